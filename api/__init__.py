@@ -1,0 +1,1 @@
+"""Greenlane's HTTP service: routes, services and persistence around the pure engine."""

@@ -1,0 +1,1 @@
+"""JSON endpoints: parse, call one service, shape the reply."""

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from api.deps import ContextDep, CurrentActor
+from api.schemas import ValidationResult, WorkflowSummary
+from api.services import workflows
+
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+
+_YAML_BODY: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"application/yaml": {"schema": {"type": "string"}}}}
+}
+
+
+async def _yaml_text(request: Request) -> str:
+    raw = await request.body()
+    return raw.decode("utf-8", errors="replace")
+
+
+@router.get("")
+def list_workflows(context: ContextDep, actor: CurrentActor) -> list[WorkflowSummary]:
+    return workflows.list_workflows(context)
+
+
+@router.get("/{key}")
+def get_workflow(key: str, context: ContextDep, actor: CurrentActor) -> dict[str, Any]:
+    return workflows.definition(context, key)
+
+
+@router.get("/{key}/diagram", response_class=PlainTextResponse)
+def get_diagram(key: str, context: ContextDep, actor: CurrentActor) -> str:
+    return workflows.diagram(context, key)
+
+
+@router.post("/{key}/validate", openapi_extra=_YAML_BODY)
+async def validate_workflow(key: str, request: Request, actor: CurrentActor) -> Response:
+    result = workflows.validate(key, await _yaml_text(request))
+    return JSONResponse(result.model_dump(), status_code=200 if result.valid else 422)
+
+
+@router.put("/{key}", status_code=201, openapi_extra=_YAML_BODY)
+async def publish_workflow(key: str, request: Request, context: ContextDep, actor: CurrentActor) -> Response:
+    text = await _yaml_text(request)
+    row, created = workflows.publish(context, actor, key, text)
+    body = {**row.definition, "version": row.version, "content_hash": row.content_hash}
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+__all__ = ["ValidationResult", "router"]

@@ -1,0 +1,98 @@
+"""Public shapes of the JSON API (never the tables themselves)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ActionPublic(BaseModel):
+    transition: str
+    title: str
+    kind: str
+    allowed: bool
+    reason: str | None
+    fields: list[dict[str, Any]]
+
+
+class ApplicationPublic(BaseModel):
+    id: int
+    workflow: str
+    workflow_version: int
+    title: str
+    data: dict[str, Any]
+    state: str
+    state_title: str
+    outcome: str | None
+    version: int
+    applicant: str
+    created_at: datetime
+    updated_at: datetime
+    deadline: datetime | None = None
+    available_actions: list[ActionPublic]
+
+
+class ApplicationPage(BaseModel):
+    items: list[ApplicationPublic]
+    next_cursor: str | None
+
+
+class ApplicationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    workflow: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=256)
+    data: dict[str, Any] = {}
+
+
+class TransitionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expected_version: int
+    comment: str = Field(default="", max_length=10_000)
+    data: dict[str, Any] = {}
+
+
+class AuditEventPublic(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    application_id: int | None
+    action: str
+    from_state: str | None
+    to_state: str | None
+    comment: str
+    data: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    events: int
+    first_bad_seq: int | None
+
+
+class WorkflowSummary(BaseModel):
+    key: str
+    version: int
+    title: str
+    description: str
+    content_hash: str
+    published_at: datetime
+
+
+class ValidationErrorItem(BaseModel):
+    line: int
+    path: str
+    message: str
+
+
+class ValidationResult(BaseModel):
+    valid: bool
+    errors: list[ValidationErrorItem] = []
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"

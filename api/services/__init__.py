@@ -1,0 +1,1 @@
+"""Use cases: one public function = one database transaction; never imports fastapi."""

@@ -1,0 +1,42 @@
+"""Health, audit verification and the demo clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+
+from api.schemas import AuditVerification
+from api.services.audit_trail import verify_chain
+from api.services.context import Context
+from engine.clock import DemoClock
+from engine.errors import NotFound, PermissionDenied
+from engine.runner import Actor
+
+
+def check_database(context: Context) -> None:
+    with context.db.read() as session:
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+
+
+def verify_audit(context: Context, actor: Actor) -> AuditVerification:
+    if "admin" not in actor.roles:
+        raise PermissionDenied("只有系统管理员可以校验审计链")
+    return verify_chain(context)
+
+
+def _demo_clock(context: Context) -> DemoClock:
+    if not context.settings.demo or not isinstance(context.clock, DemoClock):
+        raise NotFound("演示时钟仅在 --demo 模式下可用")
+    return context.clock
+
+
+def demo_now(context: Context) -> datetime:
+    return _demo_clock(context).now()
+
+
+def advance_demo_clock(context: Context, actor: Actor, delta: timedelta) -> datetime:
+    clock = _demo_clock(context)
+    if "admin" not in actor.roles:
+        raise PermissionDenied("只有系统管理员可以调整演示时钟")
+    return clock.advance(delta)

@@ -1,0 +1,1 @@
+"""Greenlane's pure workflow engine: no HTTP, no SQL, no global state."""

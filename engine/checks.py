@@ -1,0 +1,154 @@
+"""Semantic checks of a structurally valid WorkflowSpec.
+
+Each check is a generator of ``(key path, message)``; the key path is a tuple like
+``("transitions", 3, "to")`` so that ``engine.loading`` can find its line in the YAML.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+
+from engine.conditions import can_both_hold
+from engine.roles import DERIVED_FACTS, ROLE_TITLES
+from engine.spec import TransitionSpec, WorkflowSpec
+
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str]
+
+
+def check_spec(spec: WorkflowSpec) -> list[Problem]:
+    checks: list[Callable[[WorkflowSpec], Iterator[Problem]]] = [
+        duplicate_ids,
+        unknown_states,
+        final_states,
+        unknown_roles,
+        unknown_names,
+        enum_fields,
+        unreachable_states,
+        dead_ends,
+        inconsistent_kinds,
+        ambiguous_transitions,
+    ]
+    return [problem for check in checks for problem in check(spec)]
+
+
+def duplicate_ids(spec: WorkflowSpec) -> Iterator[Problem]:
+    for section, attribute in (("states", "id"), ("fields", "name"), ("materials", "name")):
+        items = getattr(spec, section)
+        counts = Counter(getattr(item, attribute) for item in items)
+        for index, item in enumerate(items):
+            value = getattr(item, attribute)
+            if counts[value] > 1:
+                yield (section, index, attribute), f"重复的标识 '{value}'"
+    for index, transition in enumerate(spec.transitions):
+        names = [field.name for field in transition.fields]
+        for name in {n for n in names if names.count(n) > 1 or n in spec.fields_by_name}:
+            yield ("transitions", index, "fields"), f"重复的字段名 '{name}'（与表单或本事项的其他字段重名）"
+
+
+def unknown_states(spec: WorkflowSpec) -> Iterator[Problem]:
+    known = spec.states_by_id
+    if spec.initial not in known:
+        yield ("initial",), f"未知状态 '{spec.initial}'"
+    for index, transition in enumerate(spec.transitions):
+        for position, source in enumerate(transition.source):
+            if source not in known:
+                yield ("transitions", index, "from", position), f"未知状态 '{source}'"
+        if transition.target not in known:
+            yield ("transitions", index, "to"), f"未知状态 '{transition.target}'"
+
+
+def final_states(spec: WorkflowSpec) -> Iterator[Problem]:
+    for index, state in enumerate(spec.states):
+        if state.final and state.outcome is None:
+            yield ("states", index, "outcome"), f"终止状态 '{state.id}' 必须声明 outcome"
+    finals = {state.id for state in spec.states if state.final}
+    for index, transition in enumerate(spec.transitions):
+        for position, source in enumerate(transition.source):
+            if source in finals:
+                yield ("transitions", index, "from", position), f"终止状态 '{source}' 不能再有办理事项"
+
+
+def unknown_roles(spec: WorkflowSpec) -> Iterator[Problem]:
+    rules = [(("initiator", i), rule) for i, rule in enumerate(spec.initiator)]
+    for index, transition in enumerate(spec.transitions):
+        rules += [(("transitions", index, "by", i), rule) for i, rule in enumerate(transition.by)]
+    for loc, rule in rules:
+        if rule.role is not None and rule.role not in ROLE_TITLES:
+            yield (*loc, "role"), f"未知角色 '{rule.role}'"
+
+
+def unknown_names(spec: WorkflowSpec) -> Iterator[Problem]:
+    materials = {material.name for material in spec.materials}
+    for index, transition in enumerate(spec.transitions):
+        known = set(spec.fields_by_name) | {f.name for f in transition.fields} | set(DERIVED_FACTS)
+        condition = transition.condition
+        for name in sorted(condition.names - known) if condition else []:
+            yield ("transitions", index, "when"), f"条件引用了未声明的字段 '{name}'"
+        for position, name in enumerate(transition.requires.fields):
+            if name not in known:
+                yield ("transitions", index, "requires", "fields", position), f"未声明的字段 '{name}'"
+        for position, name in enumerate(transition.requires.materials):
+            if name not in materials:
+                yield ("transitions", index, "requires", "materials", position), f"未声明的材料 '{name}'"
+
+
+def enum_fields(spec: WorkflowSpec) -> Iterator[Problem]:
+    located = [(("fields", i), field) for i, field in enumerate(spec.fields)]
+    for index, transition in enumerate(spec.transitions):
+        located += [(("transitions", index, "fields", i), field) for i, field in enumerate(transition.fields)]
+    for loc, field in located:
+        if field.type == "enum" and not field.enum:
+            yield (*loc, "enum"), f"枚举字段 '{field.name}' 必须列出 enum 取值"
+        if field.type != "enum" and field.enum is not None:
+            yield (*loc, "enum"), f"字段 '{field.name}' 不是枚举类型，不能有 enum"
+
+
+def unreachable_states(spec: WorkflowSpec) -> Iterator[Problem]:
+    seen, queue = {spec.initial}, deque([spec.initial])
+    while queue:
+        state = queue.popleft()
+        for transition in spec.transitions_from(state):
+            if transition.target not in seen:
+                seen.add(transition.target)
+                queue.append(transition.target)
+    for index, state in enumerate(spec.states):
+        if state.id not in seen and spec.initial in spec.states_by_id:
+            yield ("states", index, "id"), f"状态 '{state.id}' 从初始状态无法到达"
+
+
+def dead_ends(spec: WorkflowSpec) -> Iterator[Problem]:
+    for index, state in enumerate(spec.states):
+        if not state.final and not spec.transitions_from(state.id):
+            yield ("states", index, "id"), f"非终止状态 '{state.id}' 没有任何办理事项可以离开"
+
+
+def inconsistent_kinds(spec: WorkflowSpec) -> Iterator[Problem]:
+    kinds: dict[str, str] = {}
+    for index, transition in enumerate(spec.transitions):
+        first = kinds.setdefault(transition.id, transition.kind)
+        if first != transition.kind:
+            yield ("transitions", index, "kind"), f"同名事项 '{transition.id}' 的 kind 不一致（{first}）"
+
+
+def ambiguous_transitions(spec: WorkflowSpec) -> Iterator[Problem]:
+    """Two entries of one trigger leaving one state, whose conditions can both hold."""
+    for index, transition in enumerate(spec.transitions):
+        for earlier in spec.transitions[:index]:
+            shared = set(earlier.source) & set(transition.source)
+            if earlier.id == transition.id and shared and _overlap(spec, earlier, transition):
+                yield ("transitions", index, "when"), (
+                    f"事项 '{transition.id}' 在状态 '{sorted(shared)[0]}' 有多条定义，"
+                    "其条件可能同时成立，无法确定去向"
+                )
+
+
+def _overlap(spec: WorkflowSpec, first: TransitionSpec, second: TransitionSpec) -> bool:
+    domains: dict[str, list[object]] = {name: list(values) for name, values in DERIVED_FACTS.items()}
+    for field in [*spec.fields, *first.fields, *second.fields]:
+        if field.type == "boolean":
+            domains[field.name] = [True, False]
+        elif field.type == "enum" and field.enum:
+            domains[field.name] = list(field.enum)
+    return can_both_hold(first.condition, second.condition, domains)

@@ -1,0 +1,249 @@
+"""Run a WorkflowSpec: who may do what now, and what firing a transition yields.
+
+The `transitions` library computes the next state; permissions, data and requirements are
+checked here first. Nothing in this module writes anywhere: the service layer persists.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import EventData, Machine
+
+from engine.errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTransition
+from engine.forms import MATERIALS_KEY, clean_data, is_blank
+from engine.roles import LEVELS, ROLE_TITLES
+from engine.spec import REVIEW_KINDS, ActorRule, TransitionSpec, WorkflowSpec
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a user with roles in one department; ``district`` None means a city department."""
+
+    user_id: int
+    username: str
+    roles: frozenset[str]
+    organisation: str
+    district: str | None
+
+
+@dataclass(frozen=True)
+class Case:
+    """The engine's read-only view of an application."""
+
+    state: str
+    data: Mapping[str, Any]
+    applicant_id: int
+    applicant_organisation: str
+    level: str | None = None
+    outcome: str | None = None
+
+    @property
+    def district(self) -> str | None:
+        value = self.data.get("district")
+        return value if isinstance(value, str) else None
+
+    def facts(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {**self.data, "level": self.level, **(extra or {})}
+
+
+@dataclass(frozen=True)
+class Action:
+    transition: str
+    title: str
+    kind: str
+    allowed: bool
+    reason: str | None
+    fields: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What firing a transition yields, for the service to persist and audit."""
+
+    transition: TransitionSpec
+    from_state: str
+    to_state: str
+    outcome: str | None
+    input: dict[str, Any]
+    data: dict[str, Any]
+    facts: dict[str, Any]
+
+
+class _Cursor:
+    """What `transitions` mutates: plain and short-lived, never a database row."""
+
+    state: str
+
+    def __init__(self, facts: Mapping[str, Any]) -> None:
+        self.facts = facts
+
+    def trigger(self, name: str) -> bool:
+        raise NotImplementedError  # bound by transitions
+
+    def may_trigger(self, name: str) -> bool:
+        raise NotImplementedError  # bound by transitions
+
+
+class StepRunner:
+    """One compiled Machine per workflow version, shared by every request thread."""
+
+    def __init__(self, spec: WorkflowSpec) -> None:
+        self.spec = spec
+        self._machine = Machine(
+            model=None,
+            states=[state.id for state in spec.states],
+            transitions=[_machine_transition(t) for t in spec.transitions],
+            initial=spec.initial,
+            auto_transitions=False,  # no to_<state>() back doors
+            model_override=True,  # bind only what _Cursor declares
+            send_event=True,  # guards receive EventData
+        )
+        self._lock = threading.Lock()  # Machine is not thread-safe
+
+    def next_state(self, current: str, trigger: str, facts: Mapping[str, Any]) -> str:
+        cursor = _Cursor(facts)
+        with self._lock:
+            self._machine.add_model(cursor, initial=current)
+            try:
+                if not cursor.may_trigger(trigger) or not cursor.trigger(trigger):
+                    raise GuardFailed(f"事项 '{trigger}' 的办理条件不满足", transition=trigger)
+                return cursor.state
+            finally:
+                self._machine.remove_model(cursor)
+
+    def available_actions(self, case: Case, actor: Actor) -> list[Action]:
+        return available_actions(self.spec, case, actor)
+
+    def fire(self, case: Case, actor: Actor, trigger: str, comment: str, data: Mapping[str, Any]) -> Fired:
+        """Check and fire ``trigger``; raises UnknownTransition, TransitionNotAllowed,
+        PermissionDenied, InvalidData or GuardFailed, and changes nothing."""
+        candidates = _candidates(self.spec, case.state, trigger)
+        first = candidates[0]
+        permitted = [c for c in candidates if _refusal(c, case, actor) is None]
+        if not permitted:
+            raise PermissionDenied(_refusal(first, case, actor), transition=trigger)
+        cleaned = clean_data(first.fields, data, enforce_required=True)
+        facts = case.facts(cleaned)
+        holding = [c for c in candidates if c.condition is None or c.condition.evaluate(facts)]
+        if not holding:
+            raise GuardFailed(_condition_reason(first), transition=trigger, condition=first.when)
+        chosen = holding[0]
+        if (refusal := _refusal(chosen, case, actor)) is not None:
+            raise PermissionDenied(refusal, transition=trigger)
+        merged = {**case.data, **cleaned}
+        _check_requirements(self.spec, chosen, comment, merged)
+        to_state = self.next_state(case.state, trigger, facts)
+        outcome = self.spec.states_by_id[to_state].outcome or case.outcome
+        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts)
+
+
+def _machine_transition(transition: TransitionSpec) -> dict[str, Any]:
+    condition = transition.condition
+
+    def guard(event: EventData) -> bool:
+        return condition is None or condition.evaluate(event.model.facts)
+
+    guard.__name__ = f"holds_{transition.id}"
+    return {"trigger": transition.id, "source": transition.source, "dest": transition.target, "conditions": [guard]}
+
+
+def _candidates(spec: WorkflowSpec, state: str, trigger: str) -> list[TransitionSpec]:
+    if not any(t.id == trigger for t in spec.transitions):
+        raise UnknownTransition(f"工作流 '{spec.key}' 中没有办理事项 '{trigger}'", transition=trigger)
+    candidates = [t for t in spec.transitions_from(state) if t.id == trigger]
+    if not candidates:
+        title = spec.states_by_id[state].title
+        raise TransitionNotAllowed(f"当前状态「{title}」下不能办理 '{trigger}'", transition=trigger, state=state)
+    return candidates
+
+
+def available_actions(spec: WorkflowSpec, case: Case, actor: Actor) -> list[Action]:
+    """Every transition leaving the current state, with whether ``actor`` may fire it now and why not."""
+    grouped: dict[str, list[TransitionSpec]] = {}
+    for transition in spec.transitions_from(case.state):
+        grouped.setdefault(transition.id, []).append(transition)
+    return [_action(candidates, case, actor) for candidates in grouped.values()]
+
+
+def _action(candidates: list[TransitionSpec], case: Case, actor: Actor) -> Action:
+    facts = case.facts()
+    holding = [c for c in candidates if _may_hold(c, facts)]
+    chosen = holding[0] if holding else candidates[0]
+    reason = _refusal(chosen, case, actor)
+    if reason is None and not holding:
+        reason = _condition_reason(chosen)
+    fields = [f.model_dump(mode="json", exclude_none=True) for f in chosen.fields]
+    return Action(chosen.id, chosen.title, chosen.kind, reason is None, reason, fields)
+
+
+def _may_hold(transition: TransitionSpec, facts: Mapping[str, Any]) -> bool:
+    """Whether the guard holds; a guard over the transition's own input is decided when it fires."""
+    condition = transition.condition
+    if condition is None:
+        return True
+    if condition.names & {f.name for f in transition.fields}:
+        return True
+    return condition.evaluate(facts)
+
+
+def _refusal(transition: TransitionSpec, case: Case, actor: Actor) -> str | None:
+    """Why ``actor`` may not fire ``transition`` on ``case``, or None when it may."""
+    if not any(_matches(rule, case, actor) for rule in transition.by):
+        return "须由" + "或".join(_describe(rule, case) for rule in transition.by) + "办理"
+    if transition.kind in REVIEW_KINDS and actor.user_id == case.applicant_id:
+        return "申请人不得审查、审批或备案本人提交的申请"
+    return None
+
+
+def _matches(rule: ActorRule, case: Case, actor: Actor) -> bool:
+    if rule.applicant:
+        return actor.organisation == case.applicant_organisation
+    if rule.role not in actor.roles:
+        return False
+    if rule.jurisdiction == "district":
+        return actor.district is not None and actor.district == case.district
+    if rule.jurisdiction == "city":
+        return actor.district is None
+    return True
+
+
+def _describe(rule: ActorRule, case: Case) -> str:
+    if rule.applicant:
+        return "申请人"
+    title = ROLE_TITLES.get(rule.role or "", rule.role or "")
+    if rule.jurisdiction == "city":
+        return title if title.startswith("市") else f"市{title}"
+    if rule.jurisdiction == "district":
+        level = LEVELS.get(case.level or "", "")
+        return f"申请所在{level or '区县'}（{case.district or '未填写'}）的{title}"
+    return title
+
+
+def _condition_reason(transition: TransitionSpec) -> str:
+    return transition.when_reason or f"办理条件不满足：{transition.when}"
+
+
+def _check_requirements(spec: WorkflowSpec, transition: TransitionSpec, comment: str, data: Mapping[str, Any]) -> None:
+    if transition.requires.comment and not comment.strip():
+        raise InvalidData(f"办理「{transition.title}」须填写意见或理由", field="comment")
+    for name in transition.requires.fields:
+        if is_blank(data.get(name)):
+            label = spec.fields_by_name[name].label if name in spec.fields_by_name else name
+            raise InvalidData(f"办理「{transition.title}」前须填写「{label}」", field=name)
+    supplied = data.get(MATERIALS_KEY) or {}
+    for name in transition.requires.materials:
+        if name not in supplied:
+            label = next((m.label for m in spec.materials if m.name == name), name)
+            raise InvalidData(f"办理「{transition.title}」前须提交材料「{label}」", field=f"{MATERIALS_KEY}.{name}")
+
+
+def check_initiator(spec: WorkflowSpec, actor: Actor, data: Mapping[str, Any]) -> None:
+    """Raise PermissionDenied unless ``actor`` may start an application of ``spec`` with ``data``."""
+    case = Case(spec.initial, data, actor.user_id, actor.organisation)
+    if not any(_matches(rule, case, actor) for rule in spec.initiator):
+        who = "或".join(_describe(rule, case) for rule in spec.initiator)
+        raise PermissionDenied(f"「{spec.title}」须由{who}发起", workflow=spec.key)

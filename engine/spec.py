@@ -1,0 +1,140 @@
+"""The workflow definition (WorkflowSpec): pydantic models of the YAML schema.
+
+Structure only; the semantic checks live in ``engine.checks`` and the YAML in ``engine.loading``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from engine.conditions import Condition, parse_condition
+from engine.errors import ConditionInvalid
+
+FieldType = Literal["string", "text", "integer", "number", "boolean", "date", "enum", "reference", "list"]
+Kind = Literal[
+    "submit", "accept", "approve", "return", "request_supplement", "supplement",
+    "reject", "withdraw", "file", "revoke", "other",
+]  # fmt: skip
+Outcome = Literal["approved", "filed", "rejected", "withdrawn", "revoked"]
+Jurisdiction = Literal["district", "city", "any"]
+
+# Kinds that decide on someone else's application: never fired by the user who submitted it.
+REVIEW_KINDS: frozenset[str] = frozenset(
+    {"accept", "approve", "return", "request_supplement", "reject", "file", "revoke"}
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str | dict) else value
+
+
+class FieldSpec(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    type: FieldType
+    label: str
+    required: bool = False
+    enum: list[str] | None = None
+    enum_labels: dict[str, str] | None = None
+    help: str | None = None
+    basis: str | None = None
+
+
+class MaterialSpec(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    basis: str | None = None
+
+
+class StateSpec(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    final: bool = False
+    outcome: Outcome | None = None
+    description: str | None = None
+    basis: str | None = None
+
+
+class ActorRule(_Model):
+    """Who may act: the application's own applicant, or a role within a jurisdiction.
+
+    ``jurisdiction: district`` means the department of the application's own district;
+    ``city`` a city-level department; ``any`` either.
+    """
+
+    applicant: bool = False
+    role: str | None = None
+    jurisdiction: Jurisdiction = "any"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ActorRule:
+        if self.applicant == (self.role is not None):
+            raise ValueError("须且只能写 applicant: true 或 role 之一")
+        return self
+
+
+class Requirements(_Model):
+    comment: bool = False
+    fields: list[str] = []
+    materials: list[str] = []
+
+
+class TransitionSpec(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    kind: Kind
+    source: Annotated[list[str], BeforeValidator(_as_list)] = Field(alias="from", min_length=1)
+    target: str = Field(alias="to")
+    by: Annotated[list[ActorRule], BeforeValidator(_as_list)] = Field(min_length=1)
+    when: str | None = None
+    when_reason: str | None = None
+    fields: list[FieldSpec] = []
+    requires: Requirements = Requirements()
+    basis: str
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_condition(value)
+            except ConditionInvalid as error:  # pydantic reports ValueError at the `when` line
+                raise ValueError(error.detail) from None
+        return value
+
+    @cached_property
+    def condition(self) -> Condition | None:
+        return parse_condition(self.when) if self.when else None
+
+
+class WorkflowSpec(_Model):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str = ""
+    basis: str
+    initial: str
+    initiator: Annotated[list[ActorRule], BeforeValidator(_as_list)] = Field(min_length=1)
+    fields: list[FieldSpec] = []
+    materials: list[MaterialSpec] = []
+    states: list[StateSpec] = Field(min_length=1)
+    transitions: list[TransitionSpec] = Field(min_length=1)
+
+    @cached_property
+    def states_by_id(self) -> dict[str, StateSpec]:
+        return {state.id: state for state in self.states}
+
+    @cached_property
+    def fields_by_name(self) -> dict[str, FieldSpec]:
+        return {field.name: field for field in self.fields}
+
+    def transitions_from(self, state: str) -> list[TransitionSpec]:
+        return [t for t in self.transitions if state in t.source]
+
+    def public_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
