@@ -24,8 +24,7 @@ class Settings(BaseSettings):
     def _refuse_placeholder_secret(self) -> Settings:
         if not self.demo and self.secret_key in PLACEHOLDER_SECRETS:
             raise ValueError(
-                "GREENLANE_SECRET_KEY 未设置或仍为默认值：生产环境必须设置随机密钥"
-                "（仅 --demo 演示模式可使用默认值）。"
+                "GREENLANE_SECRET_KEY 未设置或仍为默认值：生产环境必须设置随机密钥（仅 --demo 演示模式可使用默认值）。"
             )
         if len(self.secret_key) < 32 and not self.demo:
             raise ValueError("GREENLANE_SECRET_KEY 至少需要 32 个字符。")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 from engine.conditions import can_both_hold
 from engine.roles import DERIVED_FACTS, ROLE_TITLES
-from engine.spec import TransitionSpec, WorkflowSpec
+from engine.spec import ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -71,7 +71,7 @@ def final_states(spec: WorkflowSpec) -> Iterator[Problem]:
 
 
 def unknown_roles(spec: WorkflowSpec) -> Iterator[Problem]:
-    rules = [(("initiator", i), rule) for i, rule in enumerate(spec.initiator)]
+    rules: list[tuple[Loc, ActorRule]] = [(("initiator", i), rule) for i, rule in enumerate(spec.initiator)]
     for index, transition in enumerate(spec.transitions):
         rules += [(("transitions", index, "by", i), rule) for i, rule in enumerate(transition.by)]
     for loc, rule in rules:
@@ -95,7 +95,7 @@ def unknown_names(spec: WorkflowSpec) -> Iterator[Problem]:
 
 
 def enum_fields(spec: WorkflowSpec) -> Iterator[Problem]:
-    located = [(("fields", i), field) for i, field in enumerate(spec.fields)]
+    located: list[tuple[Loc, FieldSpec]] = [(("fields", i), field) for i, field in enumerate(spec.fields)]
     for index, transition in enumerate(spec.transitions):
         located += [(("transitions", index, "fields", i), field) for i, field in enumerate(transition.fields)]
     for loc, field in located:
@@ -108,8 +108,8 @@ def enum_fields(spec: WorkflowSpec) -> Iterator[Problem]:
 def unreachable_states(spec: WorkflowSpec) -> Iterator[Problem]:
     seen, queue = {spec.initial}, deque([spec.initial])
     while queue:
-        state = queue.popleft()
-        for transition in spec.transitions_from(state):
+        current = queue.popleft()
+        for transition in spec.transitions_from(current):
             if transition.target not in seen:
                 seen.add(transition.target)
                 queue.append(transition.target)
@@ -138,9 +138,12 @@ def ambiguous_transitions(spec: WorkflowSpec) -> Iterator[Problem]:
         for earlier in spec.transitions[:index]:
             shared = set(earlier.source) & set(transition.source)
             if earlier.id == transition.id and shared and _overlap(spec, earlier, transition):
-                yield ("transitions", index, "when"), (
-                    f"事项 '{transition.id}' 在状态 '{sorted(shared)[0]}' 有多条定义，"
-                    "其条件可能同时成立，无法确定去向"
+                yield (
+                    ("transitions", index, "when"),
+                    (
+                        f"事项 '{transition.id}' 在状态 '{sorted(shared)[0]}' 有多条定义，"
+                        "其条件可能同时成立，无法确定去向"
+                    ),
                 )
 
 

@@ -67,7 +67,7 @@ def _clean_value(field: FieldSpec, value: object) -> object:
 _INVALID = object()
 
 
-def _coerce(field: FieldSpec, value: object) -> object:  # noqa: C901 - one branch per type
+def _coerce(field: FieldSpec, value: object) -> object:
     kind = field.type
     if kind in ("string", "text"):
         return value if isinstance(value, str) else _INVALID

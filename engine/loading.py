@@ -112,11 +112,10 @@ def _pydantic_problem(error: Any, document: object, lines: dict[Loc, int]) -> Sp
 def _resolve(loc: Sequence[str | int], document: object) -> Loc:
     """Keep the parts of pydantic's loc that exist in the document (drops union tags)."""
     resolved: list[str | int] = []
-    node = document
+    node: Any = document
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if (isinstance(node, dict) and part in node) or in_list:
             node = node[part]
         elif isinstance(node, dict) and isinstance(part, str) and part.islower():
             resolved.append(part)  # a missing key: named, located at its parent

@@ -145,7 +145,8 @@ def _machine_transition(transition: TransitionSpec) -> dict[str, Any]:
     condition = transition.condition
 
     def guard(event: EventData) -> bool:
-        return condition is None or condition.evaluate(event.model.facts)
+        cursor: _Cursor = event.model  # type: ignore[assignment]  # transitions types models as object
+        return condition is None or condition.evaluate(cursor.facts)
 
     guard.__name__ = f"holds_{transition.id}"
     return {"trigger": transition.id, "source": transition.source, "dest": transition.target, "conditions": [guard]}

@@ -11,9 +11,7 @@ import api.db.models  # noqa: F401 - registers the tables on SQLModel.metadata
 from api.db.database import make_engine
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or os.environ.get(
-    "GREENLANE_DATABASE_URL", "sqlite:///./greenlane.db"
-)
+url = config.get_main_option("sqlalchemy.url") or os.environ.get("GREENLANE_DATABASE_URL", "sqlite:///./greenlane.db")
 target_metadata = SQLModel.metadata
 
 

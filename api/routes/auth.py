@@ -12,7 +12,5 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
 @router.post("/token")
-def issue_token(
-    context: ContextDep, username: Annotated[str, Form()], password: Annotated[str, Form()]
-) -> Token:
+def issue_token(context: ContextDep, username: Annotated[str, Form()], password: Annotated[str, Form()]) -> Token:
     return Token(access_token=auth.issue_token(context, username, password))

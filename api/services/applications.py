@@ -164,8 +164,13 @@ def _fire(context: Context, actor: Actor, command: FireTransition, request_hash:
         written = session.exec(  # the WHERE re-checks version, so a racing writer loses
             update(Application)
             .where(col(Application.id) == application.id, col(Application.version) == request.expected_version)
-            .values(state=fired.to_state, outcome=fired.outcome, version=request.expected_version + 1,
-                    data=fired.data, updated_at=now)  # fmt: skip
+            .values(
+                state=fired.to_state,
+                outcome=fired.outcome,
+                version=request.expected_version + 1,
+                data=fired.data,
+                updated_at=now,
+            )
         ).rowcount
         if written != 1:
             raise VersionConflict(expected=request.expected_version)

@@ -58,9 +58,7 @@ def actor_from_token(context: Context, token: str | None) -> Actor:
 
 def actor_by_username(context: Context, username: str) -> Actor:
     with context.db.read() as session:
-        row = session.exec(
-            select(User, Organisation).join(Organisation).where(User.username == username)
-        ).first()
+        row = session.exec(select(User, Organisation).join(Organisation).where(User.username == username)).first()
     if row is None or not row[0].is_active:
         raise Unauthenticated("账号不存在或已停用")
     user, organisation = row

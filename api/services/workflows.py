@@ -33,9 +33,7 @@ def publish_bundled(context: Context) -> list[WorkflowVersion]:
     for name, text in bundled_sources():
         spec = load_spec(text, f"workflows/{name}")
         with context.db.write() as session:
-            known = session.exec(
-                select(WorkflowVersion.content_hash).where(WorkflowVersion.key == spec.key)
-            ).all()
+            known = session.exec(select(WorkflowVersion.content_hash).where(WorkflowVersion.key == spec.key)).all()
             if content_hash(spec) not in known:
                 published.append(_insert_version(session, context, spec, text, publisher=None))
     return published
@@ -114,7 +112,9 @@ def list_workflows(context: Context) -> list[WorkflowSummary]:
         )
         rows = session.exec(
             select(WorkflowVersion)
-            .join(newest, (col(WorkflowVersion.key) == newest.c.key) & (col(WorkflowVersion.version) == newest.c.version))
+            .join(
+                newest, (col(WorkflowVersion.key) == newest.c.key) & (col(WorkflowVersion.version) == newest.c.version)
+            )
             .order_by(col(WorkflowVersion.key))
         ).all()
     return [

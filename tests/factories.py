@@ -1,0 +1,93 @@
+"""Plain helpers with valid defaults for driving the API as the demo users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from httpx import Response
+
+SIX_CONTENTS = ("renewal_approach", "implementation_path", "design_scheme", "construction_scheme",
+                "management_mechanism", "operation_plan")  # fmt: skip
+FIVE_CONTENTS = ("positioning", "control_indicators", "facility_layout", "economics_funding", "phasing")
+
+
+def implementation_plan_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "district": "dongcheng",
+        "renewal_type": "residential_improvement",
+        "entity_basis": "property_right_holder",
+        "tenure_mode": "consent_only",
+        "major": False,
+        "rebuild_or_alter": False,
+        **{name: f"{name} 的内容" for name in SIX_CONTENTS},
+    }
+    return {**data, **overrides}
+
+
+def unit_plan_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "district": "dongcheng",
+        "unit_id": "DC-U-01",
+        "special_plan_id": "东政字〔2025〕3号",
+        "adjusts_regulatory_plan": False,
+        "notice_summary": "收到意见 12 条，采纳 5 条",
+        **{name: f"{name} 的内容" for name in FIVE_CONTENTS},
+    }
+    return {**data, **overrides}
+
+
+class Api:
+    """The JSON API as one demo user or another."""
+
+    def __init__(self, client: TestClient, tokens: dict[str, str]) -> None:
+        self.client = client
+        self._tokens = tokens
+
+    def headers(self, username: str) -> dict[str, str]:
+        if username not in self._tokens:
+            response = self.client.post("/api/v1/auth/token", data={"username": username, "password": "demo"})
+            assert response.status_code == 200, response.text
+            self._tokens[username] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self._tokens[username]}"}
+
+    def get(self, username: str, path: str, **kwargs: Any) -> Response:
+        return self.client.get(path, headers=self.headers(username), **kwargs)
+
+    def create(self, username: str, workflow: str, data: dict[str, Any], title: str = "测试申请") -> Response:
+        body = {"workflow": workflow, "title": title, "data": data}
+        return self.client.post("/api/v1/applications", json=body, headers=self.headers(username))
+
+    def created(self, username: str, workflow: str, data: dict[str, Any]) -> dict[str, Any]:
+        response = self.create(username, workflow, data)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def fire(
+        self,
+        username: str,
+        application: dict[str, Any],
+        transition: str,
+        *,
+        comment: str = "",
+        data: dict[str, Any] | None = None,
+        version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Response:
+        headers = self.headers(username)
+        if idempotency_key:
+            headers = {**headers, "Idempotency-Key": idempotency_key}
+        body = {"expected_version": application["version"] if version is None else version,
+                "comment": comment, "data": data or {}}  # fmt: skip
+        path = f"/api/v1/applications/{application['id']}/transitions/{transition}"
+        return self.client.post(path, json=body, headers=headers)
+
+    def step(self, username: str, application: dict[str, Any], transition: str, **kwargs: Any) -> dict[str, Any]:
+        """Fire and expect success; returns the application after the transition."""
+        response = self.fire(username, application, transition, **kwargs)
+        assert response.status_code == 200, f"{transition} as {username}: {response.text}"
+        return dict(response.json())
+
+    def action(self, username: str, application: dict[str, Any], transition: str) -> dict[str, Any]:
+        current = self.get(username, f"/api/v1/applications/{application['id']}").json()
+        return next(a for a in current["available_actions"] if a["transition"] == transition)
