@@ -23,27 +23,24 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await _refuse(scope, send, self.max_bytes)
             return
+        # A chunked body has no Content-Length: read it here, up to the limit, before any handler
+        # does (a handler's parser would turn an error raised mid-read into a 400).
+        messages: list[Message] = []
         received = 0
-        response_started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
+            messages.append(message)
             received += len(message.get("body", b""))
-            if received > self.max_bytes:  # chunked bodies have no Content-Length to check up front
-                raise PayloadTooLarge(max_bytes=self.max_bytes)
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except PayloadTooLarge:
-            if not response_started:
+            if received > self.max_bytes:
                 await _refuse(scope, send, self.max_bytes)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
 
 async def _refuse(scope: Scope, send: Send, max_bytes: int) -> None:

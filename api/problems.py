@@ -23,8 +23,10 @@ HTTP_STATUS: dict[type[errors.GreenlaneError], int] = {
     errors.TransitionNotAllowed: 409,
     errors.VersionConflict: 409,
     errors.IdempotencyInProgress: 409,
+    errors.UnknownHookSource: 404,
     errors.NotFound: 404,
     errors.PermissionDenied: 403,
+    errors.WebhookSignatureInvalid: 401,
     errors.Unauthenticated: 401,
     errors.PayloadTooLarge: 413,
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,6 +15,20 @@ class ActionPublic(BaseModel):
     allowed: bool
     reason: str | None
     fields: list[dict[str, Any]]
+
+
+class ClockPublic(BaseModel):
+    """The current step's time limit: working (or natural) days used and left, and why it is paused."""
+
+    state: str
+    unit: str
+    limit: int
+    due: date | None
+    used: int
+    remaining: int
+    paused: bool
+    pause_reason: str | None
+    provisional: bool
 
 
 class ApplicationPublic(BaseModel):
@@ -31,6 +45,8 @@ class ApplicationPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
     deadline: datetime | None = None
+    overdue: bool = False
+    clock: ClockPublic | None = None
     available_actions: list[ActionPublic]
 
 

@@ -19,6 +19,20 @@ class Settings(BaseSettings):
     token_minutes: int = 480
     max_body_bytes: int = 1_048_576
     log_json: bool = False
+    # webhooks: a prepared app (serve) runs the delivery thread unless GREENLANE_WEBHOOK_WORKER=false;
+    # an app built with prepare=False (the tests) never starts it and tests call run_once() themselves
+    webhook_worker: bool = True
+    webhook_poll_seconds: float = 1.0
+    webhook_batch_size: int = 10
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 10.0  # first retry after 5-10 s, doubling, jittered
+    webhook_backoff_max_seconds: float = 3600.0
+    webhook_lease_seconds: int = 300  # a claimed batch left this long (worker killed) is claimed again
+    webhook_connect_timeout: float = 3.0
+    webhook_read_timeout: float = 10.0
+    webhook_secret_grace_hours: int = 24  # after rotation the old secret still signs and verifies
+    webhook_tolerance_seconds: int = 300  # inbound webhook-timestamp may be this far from our clock
+    scheduler_interval_seconds: float = 30.0  # 0 turns the in-process timer worker off
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

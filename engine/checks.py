@@ -29,6 +29,7 @@ def check_spec(spec: WorkflowSpec) -> list[Problem]:
         dead_ends,
         inconsistent_kinds,
         ambiguous_transitions,
+        timeouts,
     ]
     return [problem for check in checks for problem in check(spec)]
 
@@ -155,3 +156,17 @@ def _overlap(spec: WorkflowSpec, first: TransitionSpec, second: TransitionSpec) 
         elif field.type == "enum" and field.enum:
             domains[field.name] = list(field.enum)
     return can_both_hold(first.condition, second.condition, domains)
+
+
+def timeouts(spec: WorkflowSpec) -> Iterator[Problem]:
+    """``on_timeout`` must name a transition leaving that state that the system may fire."""
+    for index, state in enumerate(spec.states):
+        if state.on_timeout is None:
+            continue
+        if state.limit is None:
+            yield ("states", index, "on_timeout"), f"状态 '{state.id}' 没有 limit，不会超时"
+        leaving = [t for t in spec.transitions_from(state.id) if t.id == state.on_timeout]
+        if not leaving:
+            yield ("states", index, "on_timeout"), f"状态 '{state.id}' 没有名为 '{state.on_timeout}' 的办理事项"
+        elif not any(rule.role == "system" for t in leaving for rule in t.by):
+            yield ("states", index, "on_timeout"), f"超时事项 '{state.on_timeout}' 须允许 role: system 办理"

@@ -65,6 +65,12 @@ class Condition:
                         found.setdefault(name, set()).update(_literal_values(literal))
         return found
 
+    @cached_property
+    def numbers(self) -> frozenset[int]:
+        """Integer literals anywhere in the condition."""
+        found = (n.value for n in ast.walk(self.tree) if isinstance(n, ast.Constant))
+        return frozenset(v for v in found if isinstance(v, int) and not isinstance(v, bool))
+
     def evaluate(self, facts: Mapping[str, object]) -> bool:
         return bool(_evaluate(self.tree, facts))
 
@@ -98,8 +104,11 @@ def _check_grammar(node: ast.expr, source: str) -> None:
             raise ConditionInvalid(f"条件表达式中有不支持的比较运算：{source!r}")
         for operand in (node.left, *node.comparators):
             _check_operand(operand, source)
+    elif isinstance(node, ast.Name | ast.Constant):
+        return  # a boolean field or literal on its own
     else:
-        _check_operand(node, source)
+        _check_operand(node, source)  # names the construct it refuses
+        raise ConditionInvalid(f"算术运算只能出现在比较中：{source!r}")
 
 
 _ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -112,6 +121,8 @@ _ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 def _check_operand(node: ast.expr, source: str) -> None:
     if isinstance(node, ast.Name | ast.Constant):
         return
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+        return  # a negative literal
     if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
         _check_operand(node.left, source)
         _check_operand(node.right, source)
@@ -127,7 +138,8 @@ def _evaluate(node: ast.expr, facts: Mapping[str, object]) -> object:
         values = (bool(_evaluate(value, facts)) for value in node.values)
         return all(values) if isinstance(node.op, ast.And) else any(values)
     if isinstance(node, ast.UnaryOp):
-        return not _evaluate(node.operand, facts)
+        operand = _evaluate(node.operand, facts)
+        return _arithmetic(operator.neg, 0, operand) if isinstance(node.op, ast.USub) else not operand
     if isinstance(node, ast.Compare):
         return _evaluate_compare(node, facts)
     if isinstance(node, ast.Name):
@@ -137,8 +149,16 @@ def _evaluate(node: ast.expr, facts: Mapping[str, object]) -> object:
     if isinstance(node, ast.List | ast.Tuple):
         return [_evaluate(element, facts) for element in node.elts]
     if isinstance(node, ast.BinOp):
-        return _ARITHMETIC[type(node.op)](_evaluate(node.left, facts), _evaluate(node.right, facts))
+        return _arithmetic(_ARITHMETIC[type(node.op)], _evaluate(node.left, facts), _evaluate(node.right, facts))
     raise ConditionInvalid(f"无法求值：{type(node).__name__}")  # unreachable after _check_grammar
+
+
+def _arithmetic(function: Callable[..., Any], left: object, right: object) -> object:
+    """Numbers only: a missing field (None) or text makes the comparison fail, and no string
+    repetition can allocate gigabytes."""
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right)):
+        raise TypeError("arithmetic on a non-number")
+    return function(right) if function is operator.neg else function(left, right)
 
 
 def _evaluate_compare(node: ast.Compare, facts: Mapping[str, object]) -> bool:
@@ -173,10 +193,13 @@ def can_both_hold(first: Condition | None, second: Condition | None, domains: Ma
 def _candidate_values(name: str, conditions: Iterable[Condition], domains: Mapping[str, list[object]]) -> list[object]:
     if name in domains:
         return [*domains[name], None]
+    conditions = list(conditions)
     values: set[object] = {None}
     for condition in conditions:
-        for literal in condition.constants.get(name, ()):
-            values.add(literal)
-            if isinstance(literal, int | float) and not isinstance(literal, bool):
-                values.update({literal - 1, literal + 1})
+        values.update(condition.constants.get(name, ()))
+    numbers = {v for c in conditions for v in c.numbers}
+    # a name inside arithmetic (2 * area > 20) crosses its threshold near a quotient of the literals
+    pivots: set[float] = {*numbers, *(a // b for a in numbers for b in numbers if b)}
+    pivots.update(v for v in values if isinstance(v, int | float) and not isinstance(v, bool))
+    values.update(p + step for p in pivots for step in (-1, 0, 1))
     return list(values)

@@ -33,9 +33,12 @@ def mermaid_diagram(spec: WorkflowSpec, current: str | None = None) -> str:
     )
     if current is not None:
         machine.set_state(current, model)
+
     text: str = model.get_graph(force_new=True).draw(None)  # type: ignore[attr-defined]
     del machine
     for state in spec.states:  # GraphMachine labels states by id; officials read the Chinese title
         text = text.replace(f'state "{state.id}" as {state.id}\n', f'state "{state.title} {state.id}" as {state.id}\n')
+    if current is None:  # the definition alone: the drawing model sits in `initial`, but nothing is current
+        text = text.replace(f"Class {spec.initial} s_active\n", f"Class {spec.initial} s_default\n")
     finals = [f"  {state.id} --> [*]" for state in spec.states if state.final]
     return text.rstrip("\n") + "\n" + "\n".join(finals) + "\n"

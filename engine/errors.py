@@ -11,9 +11,11 @@ GreenlaneError
 ├── IdempotencyInProgress   idempotency_in_progress     409
 ├── NotFound                not_found                   404
 │   ├── UnknownWorkflow     unknown_workflow            404
-│   └── UnknownTransition   unknown_transition          404
+│   ├── UnknownTransition   unknown_transition          404
+│   └── UnknownHookSource   unknown_hook_source         404
 ├── PermissionDenied        permission_denied           403
 ├── Unauthenticated         unauthenticated             401
+│   └── WebhookSignatureInvalid  webhook_signature_invalid  401
 └── PayloadTooLarge         payload_too_large           413
 """
 
@@ -111,6 +113,11 @@ class UnknownTransition(NotFound):
     message_zh = "该工作流中没有这个办理事项。"
 
 
+class UnknownHookSource(NotFound):
+    code = "unknown_hook_source"
+    message_zh = "未注册该外部系统（webhook 来源）。"
+
+
 class PermissionDenied(GreenlaneError):
     code = "permission_denied"
     message_zh = "无权办理该事项。"
@@ -119,6 +126,11 @@ class PermissionDenied(GreenlaneError):
 class Unauthenticated(GreenlaneError):
     code = "unauthenticated"
     message_zh = "未登录或登录已过期，请重新登录。"
+
+
+class WebhookSignatureInvalid(Unauthenticated):
+    code = "webhook_signature_invalid"
+    message_zh = "Webhook 签名无效或时间戳已过期。"
 
 
 class PayloadTooLarge(GreenlaneError):

@@ -48,7 +48,10 @@ def load_spec(text: str, file: str = "<workflow>") -> WorkflowSpec:
     except ValidationError as error:
         problems = [_pydantic_problem(e, document, lines) for e in error.errors()]
         raise SpecInvalid(_unique(problems), file) from None
-    semantic = [SpecProblem(_line_for(loc, lines), _render(loc), message) for loc, message in check_spec(spec)]
+    semantic = []
+    for loc, message in check_spec(spec):
+        located = _resolve(loc, document)  # drops the [0] of a single `by:` mapping the model wrapped in a list
+        semantic.append(SpecProblem(_line_for(located, lines), _render(located), message))
     if semantic:
         raise SpecInvalid(semantic, file)
     return spec

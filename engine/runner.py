@@ -9,14 +9,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from transitions import EventData, Machine
 
+from engine.deadlines import StepClock
 from engine.errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTransition
 from engine.forms import MATERIALS_KEY, clean_data, is_blank
 from engine.roles import LEVELS, ROLE_TITLES
-from engine.spec import REVIEW_KINDS, ActorRule, TransitionSpec, WorkflowSpec
+from engine.spec import REVIEW_KINDS, ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Actor:
     district: str | None
 
 
+# The system itself: fires timeouts (视为受理, 超时默认) under the same rules as anyone, as role `system`.
+SYSTEM_ACTOR = Actor(0, "system", frozenset({"system"}), "system", None)
+
+
 @dataclass(frozen=True)
 class Case:
     """The engine's read-only view of an application."""
@@ -40,6 +46,8 @@ class Case:
     applicant_organisation: str
     level: str | None = None
     outcome: str | None = None
+    clock: StepClock | None = None
+    today: date | None = None  # the Shanghai calendar day, for periods such as 公示
 
     @property
     def district(self) -> str | None:
@@ -126,7 +134,7 @@ class StepRunner:
         permitted = [c for c in candidates if _refusal(c, case, actor) is None]
         if not permitted:
             raise PermissionDenied(_refusal(first, case, actor), transition=trigger)
-        cleaned = clean_data(first.fields, data, enforce_required=True)
+        cleaned = clean_data(_editable_fields(self.spec, first), data, materials=self.spec.materials)
         facts = case.facts(cleaned)
         holding = [c for c in candidates if c.condition is None or c.condition.evaluate(facts)]
         if not holding:
@@ -134,11 +142,21 @@ class StepRunner:
         chosen = holding[0]
         if (refusal := _refusal(chosen, case, actor)) is not None:
             raise PermissionDenied(refusal, transition=trigger)
+        if (early := _period_refusal(chosen, case)) is not None:
+            raise GuardFailed(early, transition=trigger)
         merged = {**case.data, **cleaned}
         _check_requirements(self.spec, chosen, comment, merged)
         to_state = self.next_state(case.state, trigger, facts)
         outcome = self.spec.states_by_id[to_state].outcome or case.outcome
         return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts)
+
+
+def _editable_fields(spec: WorkflowSpec, transition: TransitionSpec) -> list[FieldSpec]:
+    """The transition's own fields; submitting or supplementing may also correct the form."""
+    if transition.kind in ("submit", "supplement"):
+        form = [field.model_copy(update={"required": False}) for field in spec.fields]
+        return [*transition.fields, *form]
+    return list(transition.fields)
 
 
 def _machine_transition(transition: TransitionSpec) -> dict[str, Any]:
@@ -175,8 +193,12 @@ def _action(candidates: list[TransitionSpec], case: Case, actor: Actor) -> Actio
     holding = [c for c in candidates if _may_hold(c, facts)]
     chosen = holding[0] if holding else candidates[0]
     reason = _refusal(chosen, case, actor)
+    if reason is not None and chosen.when_reason and any(_refusal(c, case, actor) is None for c in candidates):
+        reason = chosen.when_reason  # the actor acts on the other route: say which route this one is on
     if reason is None and not holding:
         reason = _condition_reason(chosen)
+    if reason is None:
+        reason = _period_refusal(chosen, case)
     fields = [f.model_dump(mode="json", exclude_none=True) for f in chosen.fields]
     return Action(chosen.id, chosen.title, chosen.kind, reason is None, reason, fields)
 
@@ -222,6 +244,22 @@ def _describe(rule: ActorRule, case: Case) -> str:
         level = LEVELS.get(case.level or "", "")
         return f"申请所在{level or '区县'}（{case.district or '未填写'}）的{title}"
     return title
+
+
+def _period_refusal(transition: TransitionSpec, case: Case) -> str | None:
+    """Why the clock forbids the transition now (a 公示 period not yet run, a pause twice), or None."""
+    if transition.clock == "pause" and (case.clock is None or case.clock.is_paused):
+        return "计时已暂停或本环节不计时" if case.clock else "本环节不计时"
+    if transition.clock == "resume" and (case.clock is None or not case.clock.is_paused):
+        return "计时未暂停"
+    if not transition.requires.period_elapsed:
+        return None
+    clock = case.clock if case.clock is not None and case.clock.state == case.state else None
+    if clock is None or clock.due is None or case.today is None:
+        return "期限未开始计算，暂不能办理"
+    if case.today < clock.due:
+        return f"{clock.limit} 日期限未满，最早 {clock.due.isoformat()} 可办理"
+    return None
 
 
 def _condition_reason(transition: TransitionSpec) -> str:

@@ -52,11 +52,33 @@ class MaterialSpec(_Model):
     basis: str | None = None
 
 
+class Limit(_Model):
+    """A step's statutory time limit: working days (行政许可法 §42, §82) or natural days (公示)."""
+
+    working_days: int | None = Field(default=None, gt=0, le=3650)
+    natural_days: int | None = Field(default=None, gt=0, le=3650)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Limit:
+        if (self.working_days is None) == (self.natural_days is None):
+            raise ValueError("须且只能写 working_days 或 natural_days 之一")
+        return self
+
+    def unit_and_days(self) -> tuple[str, int]:
+        if self.working_days is not None:
+            return "working_days", self.working_days
+        assert self.natural_days is not None
+        return "natural_days", self.natural_days
+
+
 class StateSpec(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
     final: bool = False
     outcome: Outcome | None = None
+    limit: Limit | None = None
+    counts: bool = True  # false: time spent here is not counted (补正, 专家评审...): the clock pauses
+    on_timeout: str | None = None  # a transition the system fires when this state's limit runs out
     description: str | None = None
     basis: str | None = None
 
@@ -81,6 +103,7 @@ class ActorRule(_Model):
 
 class Requirements(_Model):
     comment: bool = False
+    period_elapsed: bool = False  # the state's natural-day period (公示) must have run in full
     fields: list[str] = []
     materials: list[str] = []
 
@@ -96,6 +119,9 @@ class TransitionSpec(_Model):
     when_reason: str | None = None
     fields: list[FieldSpec] = []
     requires: Requirements = Requirements()
+    # pause / resume the step clock (state unchanged); backdate: the next step's clock counts from the
+    # day the current one started (视为受理: 受理 date = the day the file was received, 行政许可法 §32)
+    clock: Literal["pause", "resume", "backdate"] | None = None
     basis: str
 
     @field_validator("when")

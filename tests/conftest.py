@@ -34,7 +34,8 @@ START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 def settings_for(url: str) -> Settings:
-    return Settings(database_url=url, secret_key=SECRET, demo=True)
+    # background workers off: tests call their run_once functions with the fixed clock
+    return Settings(database_url=url, secret_key=SECRET, demo=True, scheduler_interval_seconds=0, webhook_worker=False)
 
 
 def _prepare(url: str) -> None:

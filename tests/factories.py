@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -45,11 +46,17 @@ class Api:
         self._tokens = tokens
 
     def headers(self, username: str) -> dict[str, str]:
-        if username not in self._tokens:
+        if username not in self._tokens or self._expired(self._tokens[username]):
             response = self.client.post("/api/v1/auth/token", data={"username": username, "password": "demo"})
             assert response.status_code == 200, response.text
             self._tokens[username] = response.json()["access_token"]
         return {"Authorization": f"Bearer {self._tokens[username]}"}
+
+    def _expired(self, token: str) -> bool:
+        """Tokens are shared across tests, but each test's clock may have moved past their expiry."""
+        claims = jwt.decode(token, options={"verify_signature": False})
+        now = self.client.app.state.context.clock.now()  # type: ignore[attr-defined]
+        return bool(claims["exp"] <= now.timestamp() + 60)
 
     def get(self, username: str, path: str, **kwargs: Any) -> Response:
         return self.client.get(path, headers=self.headers(username), **kwargs)

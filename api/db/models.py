@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.db.types import JsonColumn, UtcDateTime
@@ -66,6 +66,10 @@ class Application(SQLModel, table=True):
     district: str | None = Field(default=None, max_length=32, index=True)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
+    # the running step clock (engine.deadlines.StepClock as JSON) and its deadline, 24:00 Shanghai in UTC
+    clock: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
+    deadline: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    overdue: bool = Field(default=False, index=True)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -93,6 +97,35 @@ class AuditHead(SQLModel, table=True):
     hash: str = Field(default="0" * 64, max_length=64)
 
 
+class Timer(SQLModel, table=True):
+    """A durable timer: fired once by whichever scheduler worker claims it first."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    state: str = Field(max_length=64)
+    clock_generation: int  # the clock it was set for; a later pause, resume or step makes it stale
+    due_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    fired_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class CalendarDay(SQLModel, table=True):
+    """An admin-entered day from a State Council holiday notice; wins over the library."""
+
+    day: date = Field(primary_key=True)
+    is_workday: bool
+    note: str = Field(default="", max_length=128)
+
+
+class CalendarYear(SQLModel, table=True):
+    """A year whose notice was entered in full: unlisted weekdays are working days, nothing is provisional."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    source: str = Field(default="", max_length=256)
+    imported_at: datetime = Field(sa_type=UtcDateTime)
+    imported_by: str = Field(default="", max_length=64)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("actor_id", "key"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -101,4 +134,75 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     status_code: int
     response: dict[str, Any] = Field(sa_column=Column(JsonColumn, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """An admin's outbound subscription; during a rotation's grace period both secrets sign."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
+    workflow: str | None = Field(default=None, max_length=64)
+    secret: str = Field(max_length=128)
+    previous_secret: str | None = Field(default=None, max_length=128)
+    previous_secret_expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    is_enabled: bool = True
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """One state change, written in the transaction that made it; ``event_id`` is the webhook-id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64, unique=True)
+    type: str = Field(max_length=64)
+    application_id: int | None = Field(default=None, index=True)
+    audit_seq: int | None = None
+    payload: dict[str, Any] = Field(sa_column=Column(JsonColumn, nullable=False))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one subscription: pending until a 2xx (delivered) or max attempts (dead)."""
+
+    __table_args__ = (
+        Index("ix_webhookdelivery_lane", "subscription_id", "application_id", "status"),
+        Index("ix_webhookdelivery_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhooksubscription.id")
+    outbox_event_id: int = Field(foreign_key="outboxevent.id")
+    application_id: int | None = None
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UtcDateTime)
+    lease_token: str | None = Field(default=None, max_length=32)
+    leased_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    last_latency_ms: int | None = None
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """The delivery log: one row per HTTP attempt."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="webhookdelivery.id", index=True)
+    attempted_at: datetime = Field(sa_type=UtcDateTime)
+    status_code: int | None = None
+    latency_ms: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+
+
+class HookSource(SQLModel, table=True):
+    """A registered external system that may fire transitions as its service account."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    secret: str = Field(max_length=128)
+    account_id: int = Field(foreign_key="user.id")
     created_at: datetime = Field(sa_type=UtcDateTime)

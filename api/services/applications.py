@@ -6,35 +6,36 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, select
 
-from api.db.models import Application, District, IdempotencyRecord, User
+from api.db.models import Application, District, User
 from api.schemas import (
     ActionPublic,
     ApplicationCreate,
     ApplicationPage,
     ApplicationPublic,
     AuditEventPublic,
+    ClockPublic,
     TransitionRequest,
 )
-from api.services import workflows
+from api.services import idempotency, outbox, workflows
 from api.services.audit_trail import append_event, events_of
+from api.services.calendar import work_calendar
 from api.services.context import Context
+from api.services.stepping import apply_transition, case_of
+from engine.deadlines import StepClock
 from engine.errors import (
-    IdempotencyKeyReused,
     InvalidData,
     NotFound,
     PermissionDenied,
     VersionConflict,
 )
 from engine.forms import clean_data
-from engine.runner import Actor, Case, Fired, StepRunner, check_initiator
-
-ROUTING_FACTS = ("district", "level", "major", "cross_district", "city_level", "changes_land",
-                 "changes_structure", "low_risk", "commitment")  # fmt: skip
+from engine.runner import Actor, StepRunner, check_initiator
+from engine.working_days import WorkCalendar, shanghai_day
 
 
 @dataclass(frozen=True)
@@ -82,18 +83,19 @@ def create_application(context: Context, actor: Actor, body: ApplicationCreate) 
         session.add(application)
         session.flush()
         assert application.id is not None
-        append_event(
+        audit = append_event(
             session, at=now, actor=actor, application_id=application.id, action="create",
             from_state=None, to_state=spec.initial,
             data={"workflow": spec.key, "workflow_version": version.version, "data": data},
         )  # fmt: skip
-        return _view(session, application, actor, runner)
+        outbox.record_event(session, "application.created", application, audit)
+        return _view(context, session, application, actor, runner)
 
 
 def get_application(context: Context, actor: Actor, application_id: int) -> ApplicationPublic:
     with context.db.read() as session:
         application = _visible(session, actor, application_id)
-        return _view(session, application, actor, _runner(context, application))
+        return _view(context, session, application, actor, _runner(context, application))
 
 
 def audit_of(context: Context, actor: Actor, application_id: int) -> list[AuditEventPublic]:
@@ -103,52 +105,79 @@ def audit_of(context: Context, actor: Actor, application_id: int) -> list[AuditE
 
 
 def list_applications(context: Context, actor: Actor, query: ListFilter) -> ApplicationPage:
-    """Newest first, cursor-paginated; ``actionable`` keeps what the caller can act on now."""
+    """Cursor-paginated. Newest first; the inbox (``actionable``) puts overdue first, then the
+    nearest deadline, and keeps what the caller can act on now."""
     limit = max(1, min(query.limit, 200))
-    statement = select(Application).order_by(col(Application.id).desc())
+    statement = select(Application)
     if query.workflow:
         statement = statement.where(Application.workflow_key == query.workflow)
     if query.state:
         statement = statement.where(Application.state == query.state)
     if query.mine or not _is_official(actor):
         statement = statement.where(Application.applicant_organisation == actor.organisation)
-    if query.cursor:
-        statement = statement.where(col(Application.id) < _decode_cursor(query.cursor))
     if query.overdue:
-        return ApplicationPage(items=[], next_cursor=None)  # no step deadlines are tracked yet
-    items: list[ApplicationPublic] = []
-    with context.db.read() as session:
-        for application in session.exec(statement.execution_options(yield_per=200)):
-            view = _view(session, application, actor, _runner(context, application))
-            if query.actionable and not any(action.allowed for action in view.available_actions):
-                continue
-            items.append(view)
-            if len(items) == limit + 1:
-                break
+        statement = statement.where(col(Application.overdue).is_(True))
+    kind, position = _decode_cursor(query.cursor) if query.cursor else ("", 0)
+    if query.actionable:
+        deadline = col(Application.deadline)
+        statement = statement.order_by(
+            col(Application.overdue).desc(), deadline.is_(None), deadline, col(Application.id)
+        )
+    else:
+        statement = statement.order_by(col(Application.id).desc())
+        if kind == "id":
+            statement = statement.where(col(Application.id) < position)
+    items = _collect(context, actor, statement, query.actionable, skip=position if kind == "pos" else 0, limit=limit)
     more = len(items) > limit
     items = items[:limit]
-    return ApplicationPage(items=items, next_cursor=_encode_cursor(items[-1].id) if more else None)
+    if not more:
+        return ApplicationPage(items=items, next_cursor=None)
+    cursor = _encode_cursor("pos", position + limit) if query.actionable else _encode_cursor("id", items[-1].id)
+    return ApplicationPage(items=items, next_cursor=cursor)
+
+
+def _collect(
+    context: Context, actor: Actor, statement: Any, actionable: bool, skip: int, limit: int
+) -> list[ApplicationPublic]:
+    """Up to ``limit + 1`` views after skipping ``skip`` matches (one extra tells there is more)."""
+    items: list[ApplicationPublic] = []
+    with context.db.read() as session:
+        rows = session.exec(statement.execution_options(yield_per=200))
+        try:
+            for application in rows:
+                view = _view(context, session, application, actor, _runner(context, application))
+                if actionable and not any(action.allowed for action in view.available_actions):
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                items.append(view)
+                if len(items) == limit + 1:
+                    break
+        finally:
+            rows.close()  # a server-side cursor on PostgreSQL: close it when we stop early
+    return items
 
 
 def fire_transition(context: Context, actor: Actor, command: FireTransition) -> ApplicationPublic:
     """Load, check with the engine, compare-and-set, audit and commit, all in one transaction.
 
     Raises NotFound, VersionConflict, UnknownTransition, TransitionNotAllowed, PermissionDenied,
-    InvalidData, GuardFailed or IdempotencyKeyReused; a refused call changes nothing.
+    InvalidData, GuardFailed, IdempotencyKeyReused or IdempotencyInProgress; a refused call
+    changes nothing.
     """
-    request_hash = _request_hash(command)
-    if (replayed := _replay(context, actor, command, request_hash)) is not None:
+    key = command.idempotency_key
+    if key and (replayed := idempotency.claim(context, actor.user_id, key, _request_hash(command))) is not None:
         return replayed
     try:
-        return _fire(context, actor, command, request_hash)
-    except (VersionConflict, IntegrityError):
-        # a racing request with the same Idempotency-Key may have won: replay its answer
-        if (replayed := _replay(context, actor, command, request_hash)) is not None:
-            return replayed
+        return _fire(context, actor, command)
+    except BaseException:
+        if key:
+            idempotency.release(context, actor.user_id, key)
         raise
 
 
-def _fire(context: Context, actor: Actor, command: FireTransition, request_hash: str) -> ApplicationPublic:
+def _fire(context: Context, actor: Actor, command: FireTransition) -> ApplicationPublic:
     request = command.request
     with context.db.write() as session:
         application = _visible(session, actor, command.application_id)
@@ -159,69 +188,14 @@ def _fire(context: Context, actor: Actor, command: FireTransition, request_hash:
                 expected=request.expected_version,
             )
         runner = _runner(context, application)
-        fired = runner.fire(_case(session, application), actor, command.transition, request.comment, request.data)
-        now = context.clock.now()
-        written = session.exec(  # the WHERE re-checks version, so a racing writer loses
-            update(Application)
-            .where(col(Application.id) == application.id, col(Application.version) == request.expected_version)
-            .values(
-                state=fired.to_state,
-                outcome=fired.outcome,
-                version=request.expected_version + 1,
-                data=fired.data,
-                updated_at=now,
-            )
-        ).rowcount
-        if written != 1:
-            raise VersionConflict(expected=request.expected_version)
-        session.refresh(application)
-        append_event(
-            session, at=now, actor=actor, application_id=application.id, action=command.transition,
-            from_state=fired.from_state, to_state=fired.to_state, comment=request.comment,
-            data=_audit_facts(application, fired, command),
-        )  # fmt: skip
-        view = _view(session, application, actor, runner)
+        extra = {"idempotency_key": command.idempotency_key} if command.idempotency_key else None
+        apply_transition(
+            session, context, runner, application, actor, command.transition, request.comment, request.data, extra
+        )
+        view = _view(context, session, application, actor, runner)
         if command.idempotency_key:
-            session.add(IdempotencyRecord(
-                actor_id=actor.user_id, key=command.idempotency_key, request_hash=request_hash,
-                status_code=200, response=view.model_dump(mode="json"), created_at=now,
-            ))  # fmt: skip
+            idempotency.complete(session, actor.user_id, command.idempotency_key, view)
         return view
-
-
-def _audit_facts(application: Application, fired: Fired, command: FireTransition) -> dict[str, Any]:
-    condition = fired.transition.condition
-    read = set(condition.names if condition else ()) | {"district", "level"}
-    routing = {name: fired.facts.get(name) for name in ROUTING_FACTS if name in read or name in fired.facts}
-    facts: dict[str, Any] = {
-        "transition": fired.transition.id,
-        "kind": fired.transition.kind,
-        "workflow": application.workflow_key,
-        "workflow_version": application.workflow_version,
-        "basis": fired.transition.basis,
-        "input": fired.input,
-        "routing": routing,
-        "outcome": fired.outcome,
-    }
-    if command.idempotency_key:
-        facts["idempotency_key"] = command.idempotency_key
-    return facts
-
-
-def _replay(context: Context, actor: Actor, command: FireTransition, request_hash: str) -> ApplicationPublic | None:
-    if not command.idempotency_key:
-        return None
-    with context.db.read() as session:
-        record = session.exec(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.actor_id == actor.user_id, IdempotencyRecord.key == command.idempotency_key
-            )
-        ).first()
-    if record is None:
-        return None
-    if record.request_hash != request_hash:
-        raise IdempotencyKeyReused("该 Idempotency-Key 已用于另一个不同的请求", key=command.idempotency_key)
-    return ApplicationPublic.model_validate(record.response)
 
 
 def _request_hash(command: FireTransition) -> str:
@@ -249,28 +223,19 @@ def _runner(context: Context, application: Application) -> StepRunner:
     return workflows.runner_for(context, application.workflow_key, application.workflow_version)
 
 
-def _case(session: Session, application: Application) -> Case:
-    district = session.get(District, application.district) if application.district else None
-    return Case(
-        state=application.state,
-        data=application.data,
-        applicant_id=application.applicant_id,
-        applicant_organisation=application.applicant_organisation,
-        level=district.level if district else None,
-        outcome=application.outcome,
-    )
-
-
 def _check_district(session: Session, data: dict[str, Any]) -> None:
     district = data.get("district")
     if district is not None and session.get(District, district) is None:
         raise InvalidData(f"未知的区县 '{district}'", field="district")
 
 
-def _view(session: Session, application: Application, actor: Actor, runner: StepRunner) -> ApplicationPublic:
+def _view(
+    context: Context, session: Session, application: Application, actor: Actor, runner: StepRunner
+) -> ApplicationPublic:
     assert application.id is not None
     applicant = session.get(User, application.applicant_id)
-    actions = runner.available_actions(_case(session, application), actor)
+    case = case_of(session, application, shanghai_day(context.clock.now()))
+    actions = runner.available_actions(case, actor)
     state = runner.spec.states_by_id[application.state]
     return ApplicationPublic(
         id=application.id,
@@ -285,20 +250,31 @@ def _view(session: Session, application: Application, actor: Actor, runner: Step
         applicant=applicant.username if applicant else "",
         created_at=application.created_at,
         updated_at=application.updated_at,
-        deadline=None,
+        deadline=application.deadline,
+        overdue=application.overdue,
+        clock=clock_view(case.clock, case.today, work_calendar(context, session)) if case.clock else None,
         available_actions=[ActionPublic(**action.__dict__) for action in actions],
     )
 
 
-def _encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode()
+def clock_view(clock: StepClock, today: date | None, calendar: WorkCalendar) -> ClockPublic:
+    today = today or clock.started_on
+    return ClockPublic(
+        state=clock.state, unit=clock.unit, limit=clock.limit, due=clock.due, used=clock.used(today, calendar),
+        remaining=clock.remaining(today, calendar), paused=clock.is_paused, pause_reason=clock.pause_reason,
+        provisional=clock.provisional,
+    )  # fmt: skip
 
 
-def _decode_cursor(cursor: str) -> int:
+def _encode_cursor(kind: str, value: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[str, int]:
     try:
-        prefix, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if prefix != "id":
+        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind not in ("id", "pos"):
             raise ValueError(cursor)
-        return int(value)
+        return kind, int(value)
     except (ValueError, UnicodeDecodeError):
         raise InvalidData("无效的分页游标 cursor", field="cursor") from None

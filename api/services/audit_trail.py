@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,7 +75,8 @@ def append_event(
         "data": data or {},
     }
     digest = event_hash(prev_hash=head.hash, **fields)
-    event = AuditEvent(**fields, actor_id=actor.user_id if actor else None, prev_hash=head.hash, hash=digest)
+    actor_id = actor.user_id if actor and actor.user_id else None  # the system has no user row
+    event = AuditEvent(**fields, actor_id=actor_id, prev_hash=head.hash, hash=digest)
     session.add(event)
     head.seq, head.hash = event.seq, digest
     session.add(head)
@@ -83,30 +85,41 @@ def append_event(
 
 def verify_chain(context: Context) -> AuditVerification:
     """Recompute every hash and link; the first event that does not match is named."""
-    expected_prev, count = "0" * 64, 0
     with context.db.read() as session:
         events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=500))
-        for event in events:
-            count += 1
-            recomputed = event_hash(
-                prev_hash=event.prev_hash,
-                seq=event.seq,
-                at=event.at,
-                actor=event.actor,
-                application_id=event.application_id,
-                action=event.action,
-                from_state=event.from_state,
-                to_state=event.to_state,
-                comment=event.comment,
-                data=event.data,
-            )
-            if event.seq != count or event.prev_hash != expected_prev or recomputed != event.hash:
-                return AuditVerification(ok=False, events=count, first_bad_seq=event.seq)
-            expected_prev = event.hash
+        try:
+            count, last_hash, first_bad = _walk_chain(events)
+        finally:
+            events.close()  # a server-side cursor on PostgreSQL: close it even when we stop early
+        if first_bad is not None:
+            return AuditVerification(ok=False, events=count, first_bad_seq=first_bad)
         head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
-        if head.seq != count or head.hash != expected_prev:  # trailing events deleted
+        if head.seq != count or head.hash != last_hash:  # trailing events deleted
             return AuditVerification(ok=False, events=count, first_bad_seq=count + 1)
     return AuditVerification(ok=True, events=count, first_bad_seq=None)
+
+
+def _walk_chain(events: Iterable[AuditEvent]) -> tuple[int, str, int | None]:
+    """(events read, hash of the last good one, seq of the first bad one or None)."""
+    expected_prev, count = "0" * 64, 0
+    for event in events:
+        count += 1
+        recomputed = event_hash(
+            prev_hash=event.prev_hash,
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            application_id=event.application_id,
+            action=event.action,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            comment=event.comment,
+            data=event.data,
+        )
+        if event.seq != count or event.prev_hash != expected_prev or recomputed != event.hash:
+            return count, expected_prev, event.seq
+        expected_prev = event.hash
+    return count, expected_prev, None
 
 
 def events_of(context: Context, application_id: int) -> list[AuditEvent]:

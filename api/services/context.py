@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from api.db.database import Database
 from api.settings import Settings
@@ -33,3 +34,4 @@ class Context:
     clock: Clock
     settings: Settings
     runners: RunnerCache = field(default_factory=RunnerCache)
+    calendar_cache: dict[str, Any] = field(default_factory=dict)

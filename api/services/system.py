@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 
 from api.schemas import AuditVerification
+from api.services import scheduler
 from api.services.audit_trail import verify_chain
 from api.services.context import Context
 from engine.clock import DemoClock
@@ -39,4 +40,6 @@ def advance_demo_clock(context: Context, actor: Actor, delta: timedelta) -> date
     clock = _demo_clock(context)
     if "admin" not in actor.roles:
         raise PermissionDenied("只有系统管理员可以调整演示时钟")
-    return clock.advance(delta)
+    now = clock.advance(delta)
+    scheduler.run_due_timers(context, now)  # timers that fell due fire as they would have
+    return now

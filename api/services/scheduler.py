@@ -1,0 +1,111 @@
+"""Durable timers: deadlines that fall due mark applications overdue and may fire a timeout.
+
+Timers are rows. A worker claims one by setting ``fired_at`` with a conditional UPDATE in the same
+transaction as its effects, so each timer fires exactly once however many workers run (on
+PostgreSQL, SKIP LOCKED keeps workers from queueing behind each other's claims), and a worker
+killed mid-way leaves its timer unclaimed for the next run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlmodel import Session, col, select, update
+
+from api.db.models import Application, Timer
+from api.services import outbox, workflows
+from api.services.audit_trail import append_event
+from api.services.context import Context
+from api.services.stepping import apply_transition
+from engine.deadlines import StepClock
+from engine.errors import GreenlaneError
+from engine.runner import SYSTEM_ACTOR
+
+log = structlog.get_logger(__name__)
+
+
+def run_due_timers(context: Context, now: datetime | None = None, batch: int = 100) -> int:
+    """Fire every timer due by ``now`` (default: the context's clock); returns how many fired."""
+    now = now or context.clock.now()
+    fired = 0
+    while True:
+        due = _due_timer_ids(context, now, batch)
+        for timer_id in due:
+            fired += _fire_timer(context, timer_id, now)
+        if len(due) < batch:
+            return fired
+
+
+def _due_timer_ids(context: Context, now: datetime, batch: int) -> list[int]:
+    with context.db.read() as session:
+        query = (
+            select(Timer.id)
+            .where(col(Timer.fired_at).is_(None), col(Timer.due_at) <= now)
+            .order_by(col(Timer.due_at), col(Timer.id))
+            .limit(batch)
+        )
+        if not context.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        return [timer_id for timer_id in session.exec(query).all() if timer_id is not None]
+
+
+def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
+    with context.db.write() as session:
+        claimed = session.exec(
+            update(Timer).where(col(Timer.id) == timer_id, col(Timer.fired_at).is_(None)).values(fired_at=now)
+        ).rowcount
+        if claimed != 1:  # another worker fired it first
+            return 0
+        timer = session.get(Timer, timer_id)
+        application = session.get(Application, timer.application_id) if timer else None
+        if timer is None or application is None or not _is_current(timer, application):
+            return 0  # the step moved on, paused or resumed since the timer was set
+        _mark_overdue(context, session, application, timer, now)
+    log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state)
+    _fire_timeout(context, timer)
+    return 1
+
+
+def _is_current(timer: Timer, application: Application) -> bool:
+    clock = StepClock.from_json(application.clock)
+    return clock is not None and clock.generation == timer.clock_generation and application.state == timer.state
+
+
+def _mark_overdue(context: Context, session: Session, application: Application, timer: Timer, now: datetime) -> None:
+    clock = StepClock.from_json(application.clock)
+    assert clock is not None and application.id is not None
+    session.exec(update(Application).where(col(Application.id) == application.id).values(overdue=True))
+    facts: dict[str, Any] = {
+        "state": timer.state,
+        "due": clock.due.isoformat() if clock.due else None,
+        "limit": clock.limit,
+        "unit": clock.unit,
+        "basis": "N: 行政许可法 §42; 004 八(四)",
+    }
+    event = append_event(
+        session, at=now, actor=SYSTEM_ACTOR, application_id=application.id, action="overdue",
+        from_state=application.state, to_state=application.state, data=facts,
+    )  # fmt: skip
+    session.refresh(application)
+    outbox.record_event(session, "application.overdue", application, event)
+
+
+def _fire_timeout(context: Context, timer: Timer) -> None:
+    """The state's ``on_timeout`` transition, fired by the system in its own transaction."""
+    with context.db.write() as session:
+        application = session.get(Application, timer.application_id)
+        if application is None or application.state != timer.state:
+            return
+        runner = workflows.runner_for(context, application.workflow_key, application.workflow_version)
+        transition = runner.spec.states_by_id[application.state].on_timeout
+        if transition is None:
+            return
+        try:
+            apply_transition(
+                session, context, runner, application, SYSTEM_ACTOR, transition, "期限届满，系统自动办理", {}
+            )
+        except GreenlaneError as error:  # e.g. a guard that no longer holds: leave it to the people
+            log.warning("timeout_not_fired", application_id=application.id, transition=transition, error=error.code)
+            session.rollback()

@@ -1,0 +1,129 @@
+"""One step of an application inside the caller's transaction: engine, clock, compare-and-set, audit.
+
+Shared by users' requests (applications.fire_transition) and the system's timers (scheduler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, col, update
+
+from api.db.models import Application, AuditEvent, District, Timer
+from api.services import outbox
+from api.services.audit_trail import append_event
+from api.services.calendar import work_calendar
+from api.services.context import Context
+from engine.deadlines import StepClock, next_clock
+from engine.errors import VersionConflict
+from engine.runner import Actor, Case, Fired, StepRunner
+from engine.working_days import end_of_day, shanghai_day
+
+ROUTING_FACTS = ("district", "level", "major", "cross_district", "city_level", "changes_land",
+                 "changes_structure", "low_risk", "commitment")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Applied:
+    application: Application
+    fired: Fired
+    event: AuditEvent
+
+
+def case_of(session: Session, application: Application, today: date | None = None) -> Case:
+    district = session.get(District, application.district) if application.district else None
+    return Case(
+        state=application.state,
+        data=application.data,
+        applicant_id=application.applicant_id,
+        applicant_organisation=application.applicant_organisation,
+        level=district.level if district else None,
+        outcome=application.outcome,
+        clock=StepClock.from_json(application.clock),
+        today=today,
+    )
+
+
+def apply_transition(
+    session: Session,
+    context: Context,
+    runner: StepRunner,
+    application: Application,
+    actor: Actor,
+    transition: str,
+    comment: str,
+    data: dict[str, Any],
+    extra_facts: dict[str, Any] | None = None,
+) -> Applied:
+    """Fire ``transition`` on ``application`` as ``actor``; raises the engine's errors or
+    VersionConflict, and then nothing is written (the caller's transaction rolls back)."""
+    now = context.clock.now()
+    today = shanghai_day(now)
+    fired = runner.fire(case_of(session, application, today), actor, transition, comment, data)
+    calendar = work_calendar(context, session)
+    before = StepClock.from_json(application.clock)
+    spec = runner.spec
+    clock = next_clock(spec, before, fired.transition, fired.from_state, fired.to_state, today, calendar, comment)
+    expected = application.version
+    written = session.exec(  # the WHERE re-checks version, so a racing writer loses
+        update(Application)
+        .where(col(Application.id) == application.id, col(Application.version) == expected)
+        .values(
+            state=fired.to_state,
+            outcome=fired.outcome,
+            version=expected + 1,
+            data=fired.data,
+            updated_at=now,
+            clock=clock.to_json() if clock else None,
+            deadline=end_of_day(clock.due) if clock and clock.due else None,
+            overdue=application.overdue and clock == before,
+        )
+    ).rowcount
+    if written != 1:
+        raise VersionConflict(expected=expected)
+    session.refresh(application)
+    if clock is not None and clock != before:
+        schedule_deadline(session, application, clock, now)
+    facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
+    event = append_event(
+        session, at=now, actor=actor, application_id=application.id, action=fired.transition.id,
+        from_state=fired.from_state, to_state=fired.to_state, comment=comment, data=facts,
+    )  # fmt: skip
+    outbox.record_event(session, "application.transitioned", application, event)  # same transaction
+    return Applied(application, fired, event)
+
+
+def schedule_deadline(session: Session, application: Application, clock: StepClock, now: datetime) -> None:
+    """A timer at 24:00 of the due day; stale ones are ignored when they fire (generation mismatch)."""
+    if clock.due is None:
+        return
+    assert application.id is not None
+    session.add(Timer(application_id=application.id, state=clock.state, clock_generation=clock.generation,
+                      due_at=end_of_day(clock.due), created_at=now))  # fmt: skip
+
+
+def audit_facts(application: Application, fired: Fired) -> dict[str, Any]:
+    condition = fired.transition.condition
+    read = set(condition.names if condition else ()) | {"district", "level"}
+    return {
+        "transition": fired.transition.id,
+        "kind": fired.transition.kind,
+        "workflow": application.workflow_key,
+        "workflow_version": application.workflow_version,
+        "basis": fired.transition.basis,
+        "input": fired.input,
+        "routing": {name: fired.facts.get(name) for name in ROUTING_FACTS if name in read or name in fired.facts},
+        # every fact the guard read, e.g. the six 民法典 §278 vote figures, and that it held
+        "guard": {"when": fired.transition.when, "facts": {n: fired.facts.get(n) for n in sorted(read)}, "held": True}
+        if condition
+        else None,
+        "outcome": fired.outcome,
+    }
+
+
+def _clock_facts(before: StepClock | None, after: StepClock | None) -> dict[str, Any]:
+    if before == after:
+        return {}
+    return {"clock": {"before": before.to_json() if before else None, "after": after.to_json() if after else None}}

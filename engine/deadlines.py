@@ -1,0 +1,129 @@
+"""Step clocks: the statutory time limit of the current step, paused and resumed as the law says.
+
+A state may declare a limit (working or natural days). Entering it starts a fresh clock on the
+day of the triggering event (that day is not counted). Entering a state marked ``counts: false``
+(补正, 专家评审, 公示 of a review...) pauses the running clock (行政许可法 §45, §32); coming back
+to the paused state resumes it with the days left. ``clock: pause`` / ``clock: resume`` on a
+transition does the same without a change of state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+from typing import Any
+
+from engine.spec import StateSpec, TransitionSpec, WorkflowSpec
+from engine.working_days import DueDate, WorkCalendar, add_natural_days, add_working_days, working_days_between
+
+
+@dataclass(frozen=True)
+class StepClock:
+    state: str  # the state whose limit runs
+    unit: str  # "working_days" or "natural_days"
+    limit: int
+    started_on: date  # the day counting (re)started from; not itself counted
+    used_before: int = 0  # days used before the last pause
+    paused_on: date | None = None
+    pause_reason: str | None = None
+    due: date | None = None  # last day (24:00 Shanghai); None while paused
+    provisional: bool = False
+    generation: int = 1  # bumped on every change, so a stale timer can tell it is stale
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_on is not None
+
+    def used(self, today: date, calendar: WorkCalendar) -> int:
+        if self.paused_on is not None:
+            return self.used_before
+        return self.used_before + _days_between(self.unit, self.started_on, today, calendar)
+
+    def remaining(self, today: date, calendar: WorkCalendar) -> int:
+        return self.limit - self.used(today, calendar)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("started_on", "paused_on", "due"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> StepClock | None:
+        if not data:
+            return None
+        dates = {k: date.fromisoformat(data[k]) if data.get(k) else None for k in ("started_on", "paused_on", "due")}
+        return cls(**{**data, **dates})
+
+
+def next_clock(
+    spec: WorkflowSpec,
+    clock: StepClock | None,
+    transition: TransitionSpec,
+    from_state: str,
+    to_state: str,
+    today: date,
+    calendar: WorkCalendar,
+    reason: str = "",
+) -> StepClock | None:
+    """The clock after firing ``transition`` on ``today``."""
+    target = spec.states_by_id[to_state]
+    if transition.clock == "pause" or (not target.counts and from_state != to_state):
+        return pause(clock, today, calendar, reason or transition.title) if clock else None
+    if transition.clock == "resume" or (clock and clock.is_paused and clock.state == to_state):
+        return resume(clock, today, calendar) if clock else None
+    if from_state == to_state:
+        return clock
+    generation = (clock.generation + 1) if clock else 1
+    if transition.clock == "backdate" and clock is not None:
+        return start(target, clock.started_on, calendar, generation)
+    return start(target, today, calendar, generation)
+
+
+def start(state: StateSpec, today: date, calendar: WorkCalendar, generation: int = 1) -> StepClock | None:
+    if state.limit is None:
+        return None
+    unit, limit = state.limit.unit_and_days()
+    due = _due(unit, today, limit, calendar)
+    return StepClock(state.id, unit, limit, today, due=due.day, provisional=due.provisional, generation=generation)
+
+
+def pause(clock: StepClock, today: date, calendar: WorkCalendar, reason: str) -> StepClock:
+    if clock.is_paused:
+        return clock
+    used = clock.used(today, calendar)
+    return replace(clock, used_before=used, paused_on=today, pause_reason=reason, due=None,
+                   generation=clock.generation + 1)  # fmt: skip
+
+
+def resume(clock: StepClock, today: date, calendar: WorkCalendar) -> StepClock:
+    if not clock.is_paused:
+        return clock
+    due = _due(clock.unit, today, max(clock.limit - clock.used_before, 0), calendar)
+    return replace(clock, started_on=today, paused_on=None, pause_reason=None, due=due.day,
+                   provisional=clock.provisional or due.provisional, generation=clock.generation + 1)  # fmt: skip
+
+
+def extend(clock: StepClock, extra: int, today: date, calendar: WorkCalendar) -> StepClock:
+    """A one-off extension (行政许可法 §42): the limit grows, the deadline moves by ``extra`` days."""
+    extended = replace(clock, limit=clock.limit + extra, generation=clock.generation + 1)
+    if clock.is_paused or clock.due is None:
+        return extended
+    due = _due(clock.unit, clock.due, extra, calendar)
+    return replace(extended, due=due.day, provisional=clock.provisional or due.provisional)
+
+
+def is_overdue(clock: StepClock | None, today: date) -> bool:
+    return clock is not None and clock.due is not None and today > clock.due
+
+
+def _due(unit: str, start_day: date, days: int, calendar: WorkCalendar) -> DueDate:
+    if unit == "natural_days":
+        return add_natural_days(start_day, days)
+    return add_working_days(start_day, days, calendar)
+
+
+def _days_between(unit: str, start_day: date, end_day: date, calendar: WorkCalendar) -> int:
+    if unit == "natural_days":
+        return max((end_day - start_day).days, 0)
+    return working_days_between(start_day, end_day, calendar)

@@ -1,0 +1,193 @@
+"""Statutory time limits over the API, with the injected clock: nothing sleeps."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from api.services import scheduler
+from engine.clock import FixedClock
+from engine.working_days import SHANGHAI
+from tests.factories import Api, implementation_plan_data
+
+
+def at(clock: FixedClock, day: str, hour: int = 9) -> None:
+    """Move the clock forward to ``hour`` o'clock of ``day`` in Shanghai."""
+    target = datetime.combine(date.fromisoformat(day), time(hour), tzinfo=SHANGHAI).astimezone(UTC)
+    assert target >= clock.now(), "the clock only moves forward"
+    clock.advance(target - clock.now())
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 2, 13, 1, 0, tzinfo=UTC))  # 2026-02-13 09:00 Shanghai
+
+
+def _submitted(api: Api, clock: FixedClock, published: str, submitted: str, **data: Any) -> dict[str, Any]:
+    at(clock, published)
+    application = api.created("owner", "implementation_plan", implementation_plan_data(**data))
+    application = api.step("owner", application, "publish_notice")
+    at(clock, submitted)
+    return api.step("owner", application, "submit")
+
+
+def _context(api: Api) -> Any:
+    return api.client.app.state.context  # type: ignore[attr-defined]
+
+
+def test_notice_period_then_acceptance_window(api: Api, clock: FixedClock) -> None:
+    application = api.created("owner", "implementation_plan", implementation_plan_data())
+    application = api.step("owner", application, "publish_notice")
+    assert application["clock"]["unit"] == "natural_days" and application["clock"]["due"] == "2026-02-23"
+    at(clock, "2026-02-20")
+    early = api.fire("owner", application, "submit")
+    assert early.status_code == 422 and "2026-02-23" in early.json()["detail"]
+    assert api.action("owner", application, "submit")["allowed"] is False
+    at(clock, "2026-03-02")
+    application = api.step("owner", application, "submit")
+    assert application["clock"]["due"] == "2026-03-09" and application["clock"]["limit"] == 5
+    assert application["deadline"] == "2026-03-09T16:00:00Z"  # 24:00 in Shanghai
+
+
+def test_s04_supplements_pause_the_review_clock(api: Api, clock: FixedClock) -> None:
+    application = _submitted(api, clock, "2026-02-13", "2026-03-02")
+    at(clock, "2026-03-04")
+    application = api.step("dongcheng.zhujian", application, "accept")
+    assert application["clock"]["due"] == "2026-04-01"
+    at(clock, "2026-03-10")
+    application = api.step("dongcheng.zhujian", application, "request_supplement",
+                           data={"items": ["运营方案缺收益测算", "资金安排缺银行函"]})  # fmt: skip
+    assert application["clock"]["paused"] and application["clock"]["used"] == 4 and application["deadline"] is None
+    assert application["clock"]["pause_reason"] == "审查中补正"
+    at(clock, "2026-03-17")
+    application = api.step("owner", application, "supplement")
+    assert application["clock"]["due"] == "2026-04-09" and not application["clock"]["paused"]
+    at(clock, "2026-03-24")
+    application = api.step("dongcheng.zhujian", application, "request_supplement", data={"items": ["银行函未盖章"]})
+    assert application["clock"]["used"] == 9
+    at(clock, "2026-03-31")
+    application = api.step("owner", application, "supplement")
+    assert application["clock"]["due"] == "2026-04-16"
+    at(clock, "2026-04-08")
+    application = api.step("dongcheng.zhujian", application, "pass_review", data={"review_opinion": "同意"})
+    assert application["clock"]["state"] == "local_gov_approval" and application["clock"]["due"] == "2026-05-09"
+    audit = api.get("owner", f"/api/v1/applications/{application['id']}/audit").json()
+    pause_entry = next(e for e in audit if e["action"] == "request_supplement")
+    assert pause_entry["data"]["clock"]["before"]["due"] == "2026-04-01"
+    assert pause_entry["data"]["clock"]["after"]["paused_on"] == "2026-03-10"
+
+
+def test_s17_national_day_working_days_used_and_left(api: Api, clock: FixedClock) -> None:
+    application = _submitted(api, clock, "2026-09-01", "2026-09-11")
+    at(clock, "2026-09-18")
+    application = api.step("dongcheng.zhujian", application, "accept")
+    assert application["clock"]["due"] == "2026-10-22"
+    at(clock, "2026-10-09", hour=23)
+    current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert (current["clock"]["used"], current["clock"]["remaining"]) == (10, 10)
+
+
+def test_expert_review_pause_and_resume(api: Api, clock: FixedClock) -> None:
+    application = _submitted(api, clock, "2026-02-13", "2026-03-02")
+    application = api.step("dongcheng.zhujian", application, "accept")
+    at(clock, "2026-03-10")
+    application = api.step("dongcheng.zhujian", application, "pause", comment="专家评审，预计 10 日")
+    assert application["state"] == "local_review" and application["clock"]["paused"]
+    assert application["clock"]["pause_reason"] == "专家评审，预计 10 日"
+    again = api.fire("dongcheng.zhujian", application, "pause", comment="再次暂停")
+    assert again.status_code == 422 and again.json()["code"] == "guard_failed"
+    at(clock, "2026-03-20")
+    application = api.step("dongcheng.zhujian", application, "resume")
+    assert not application["clock"]["paused"] and application["clock"]["remaining"] == 14  # 6 used by 03-10
+
+
+def test_s18_deemed_acceptance_and_overdue_fire_once(api: Api, clock: FixedClock) -> None:
+    application = _submitted(api, clock, "2026-04-15", "2026-04-30")
+    assert application["clock"]["due"] == "2026-05-11"
+    context = _context(api)
+    at(clock, "2026-05-11", hour=23)
+    assert scheduler.run_due_timers(context) == 0  # due at 24:00, not before
+    at(clock, "2026-05-12", hour=0)
+    assert scheduler.run_due_timers(context) == 1
+    assert scheduler.run_due_timers(context) == 0
+    current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert current["state"] == "local_review" and current["clock"]["due"] == "2026-06-01"
+    assert current["overdue"] is False  # the new step has a fresh clock
+    audit = api.get("owner", f"/api/v1/applications/{application['id']}/audit").json()
+    assert [(e["action"], e["actor"]) for e in audit[-2:]] == [("overdue", "system"), ("deem_accept", "system")]
+    assert audit[-1]["data"]["basis"] == "N: 行政许可法 §32"
+
+
+def test_overdue_review_heads_the_inbox_and_the_overdue_filter(api: Api, clock: FixedClock) -> None:
+    late = _submitted(api, clock, "2026-02-13", "2026-03-02")
+    late = api.step("dongcheng.zhujian", late, "accept")  # due 2026-03-30
+    at(clock, "2026-03-10")
+    fresh = _submitted(api, clock, "2026-03-10", "2026-03-20")
+    fresh = api.step("dongcheng.zhujian", fresh, "accept")
+    at(clock, "2026-04-02")
+    assert scheduler.run_due_timers(_context(api)) == 1  # `fresh` still has its acceptance long done
+    inbox = api.get("dongcheng.zhujian", "/api/v1/applications", params={"actionable": "true"}).json()["items"]
+    assert [item["id"] for item in inbox][:2] == [late["id"], fresh["id"]]
+    assert inbox[0]["overdue"] is True
+    overdue = api.get("city.zhuanban", "/api/v1/applications", params={"overdue": "true"}).json()["items"]
+    assert [item["id"] for item in overdue] == [late["id"]]
+
+
+def test_two_workers_fire_each_timer_once_and_a_killed_worker_loses_nothing(
+    api: Api, clock: FixedClock, database_url: str
+) -> None:
+    drafts = [api.created("owner", "implementation_plan", implementation_plan_data()) for _ in range(4)]
+    published = [api.step("owner", draft, "publish_notice") for draft in drafts]
+    at(clock, "2026-03-02")
+    applications = [api.step("owner", application, "submit") for application in published]
+    context = _context(api)
+    # a worker killed after claiming a timer: its transaction never committed
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        connection.execute(text("UPDATE timer SET fired_at = created_at WHERE fired_at IS NULL"))
+        transaction.rollback()
+    engine.dispose()
+    at(clock, "2026-03-20")
+    barrier, fired = threading.Barrier(2), []
+
+    def worker() -> None:
+        barrier.wait()
+        fired.append(scheduler.run_due_timers(context))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(fired) == 4
+    for application in applications:
+        audit = api.get("owner", f"/api/v1/applications/{application['id']}/audit").json()
+        assert [e["action"] for e in audit].count("overdue") == 1
+        assert [e["action"] for e in audit].count("deem_accept") == 1
+    assert api.get("admin", "/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_calendar_import_makes_next_year_known(api: Api, clock: FixedClock) -> None:
+    at(clock, "2026-12-10")
+    application = _submitted(api, clock, "2026-12-10", "2026-12-28")
+    assert application["clock"]["provisional"] is True  # 5 working days reach into 2027
+    notice = {"source": "2027 年节假日安排（测试）", "holidays": ["2027-01-01"], "workdays": ["2027-01-02"]}
+    refused = api.client.put("/api/v1/calendar/2027", json=notice, headers=api.headers("owner"))
+    assert refused.status_code == 403
+    bad = api.client.put("/api/v1/calendar/2027", json={"holidays": ["2027-13-01"]}, headers=api.headers("admin"))
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_data"
+    response = api.client.put("/api/v1/calendar/2027", json=notice, headers=api.headers("admin"))
+    assert response.status_code == 200 and response.json()["holidays"] == 1
+    described = api.get("owner", "/api/v1/calendar/2027").json()
+    assert described["entered"] and described["weekend_workdays"] == ["2027-01-02"]
+    assert "2027-01-01" in described["weekday_holidays"]
+    at(clock, "2026-12-29")
+    accepted = api.step("dongcheng.zhujian", application, "accept")
+    assert accepted["clock"]["provisional"] is False
+    assert accepted["clock"]["due"] == "2027-01-26"  # 12/30, 12/31, 1/2 worked, 1/4 ... (1/1 off)
+    assert timedelta(0) < timedelta(days=1)

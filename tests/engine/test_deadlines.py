@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from engine.deadlines import StepClock, extend, is_overdue, next_clock, pause, resume, start
+from engine.loading import load_spec
+from engine.spec import WorkflowSpec
+from engine.working_days import WorkCalendar, add_working_days
+
+CALENDAR = WorkCalendar()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def spec() -> WorkflowSpec:
+    path = ROOT / "workflows" / "implementation_plan.yaml"
+    return load_spec(path.read_text(encoding="utf-8"), str(path))
+
+
+def _transition(spec: WorkflowSpec, trigger: str, source: str) -> object:
+    return next(t for t in spec.transitions if t.id == trigger and source in t.source)
+
+
+def test_a_seven_working_day_pause_moves_the_deadline_by_exactly_seven_working_days(spec: WorkflowSpec) -> None:
+    clock = start(spec.states_by_id["local_review"], date(2026, 3, 4), CALENDAR)
+    assert clock is not None and clock.due == date(2026, 4, 1)
+    paused = pause(clock, date(2026, 3, 10), CALENDAR, "补正")
+    assert paused.used_before == 4 and paused.due is None and paused.pause_reason == "补正"
+    resumed = resume(paused, add_working_days(date(2026, 3, 10), 7, CALENDAR).day, CALENDAR)
+    assert resumed.due == add_working_days(date(2026, 4, 1), 7, CALENDAR).day
+
+
+def test_supplement_states_pause_and_the_return_resumes_with_the_days_left(spec: WorkflowSpec) -> None:
+    """S04: two review-stage supplements, 4 and then 5 working days used before each."""
+    clock = start(spec.states_by_id["local_review"], date(2026, 3, 4), CALENDAR)
+    steps = [
+        ("request_supplement", "local_review", "local_review_supplement", date(2026, 3, 10)),
+        ("supplement", "local_review_supplement", "local_review", date(2026, 3, 17)),
+        ("request_supplement", "local_review", "local_review_supplement", date(2026, 3, 24)),
+        ("supplement", "local_review_supplement", "local_review", date(2026, 3, 31)),
+    ]
+    dues = []
+    for trigger, source, target, today in steps:
+        transition = _transition(spec, trigger, source)
+        clock = next_clock(spec, clock, transition, source, target, today, CALENDAR)  # type: ignore[arg-type]
+        assert clock is not None
+        dues.append((clock.due, clock.used_before))
+    assert dues == [(None, 4), (date(2026, 4, 9), 4), (None, 9), (date(2026, 4, 16), 9)]
+
+
+def test_entering_a_new_step_starts_a_fresh_clock_and_final_states_have_none(spec: WorkflowSpec) -> None:
+    clock = start(spec.states_by_id["local_review"], date(2026, 3, 4), CALENDAR)
+    approve = _transition(spec, "pass_review", "local_review")
+    fresh = next_clock(spec, clock, approve, "local_review", "local_gov_approval", date(2026, 4, 8), CALENDAR)  # type: ignore[arg-type]
+    assert fresh is not None and fresh.state == "local_gov_approval" and fresh.due == date(2026, 5, 9)
+    assert clock is not None and fresh.generation == clock.generation + 1
+    withdraw = _transition(spec, "withdraw", "local_gov_approval")
+    assert next_clock(spec, fresh, withdraw, "local_gov_approval", "withdrawn", date(2026, 4, 9), CALENDAR) is None  # type: ignore[arg-type]
+
+
+def test_deemed_acceptance_counts_the_review_from_the_day_of_receipt(spec: WorkflowSpec) -> None:
+    """S18: received 04-30, deemed accepted on 05-12: the review's 20 working days run from 04-30."""
+    intake = start(spec.states_by_id["submitted"], date(2026, 4, 30), CALENDAR)
+    assert intake is not None and intake.due == date(2026, 5, 11)
+    deem = next(t for t in spec.transitions if t.id == "deem_accept" and t.target == "local_review")
+    review = next_clock(spec, intake, deem, "submitted", "local_review", date(2026, 5, 12), CALENDAR)
+    assert review is not None and review.started_on == date(2026, 4, 30) and review.due == date(2026, 6, 1)
+
+
+def test_overdue_from_the_day_after_the_due_day_and_an_extension_moves_it() -> None:
+    clock = StepClock("local_review", "working_days", 20, date(2026, 8, 3), due=date(2026, 8, 31))
+    assert not is_overdue(clock, date(2026, 8, 31))
+    assert is_overdue(clock, date(2026, 9, 1))
+    extended = extend(clock, 10, date(2026, 8, 28), CALENDAR)
+    assert extended.due == date(2026, 9, 14) and extended.limit == 30
+
+
+def test_clock_round_trips_through_json() -> None:
+    clock = StepClock("x", "natural_days", 30, date(2026, 3, 2), 3, date(2026, 3, 5), "专家评审", None, True, 4)
+    assert StepClock.from_json(clock.to_json()) == clock
+    assert StepClock.from_json(None) is None
