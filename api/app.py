@@ -14,7 +14,7 @@ from api import problems
 from api.body_limit import BodyLimitMiddleware
 from api.db.database import Database
 from api.db.migrate import upgrade_to_head
-from api.routes import applications, auth, calendar, system, webhooks, workflows
+from api.routes import applications, auth, calendar, credit, system, webhooks, workflows
 from api.services import demo, outbox, scheduler
 from api.services import workflows as workflow_service
 from api.services.context import Context
@@ -54,7 +54,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, pre
     app.state.context = context
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for router in (auth.router, workflows.router, applications.router, calendar.router, system.router, webhooks.router):
+    for router in (
+        auth.router,
+        workflows.router,
+        applications.router,
+        calendar.router,
+        credit.router,
+        system.router,
+        webhooks.router,
+    ):
         app.include_router(router)
     web.install(app)
     return app

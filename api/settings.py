@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     webhook_secret_grace_hours: int = 24  # after rotation the old secret still signs and verifies
     webhook_tolerance_seconds: int = 300  # inbound webhook-timestamp may be this far from our clock
     scheduler_interval_seconds: float = 30.0  # 0 turns the in-process timer worker off
+    commitment_bar_months: int = 12  # fast-path bar after a revoked commitment (行政许可法 §78)
+    commitment_fraud_bar_months: int = 36  # when the approval was obtained by fraud (§79)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

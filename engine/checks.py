@@ -30,6 +30,7 @@ def check_spec(spec: WorkflowSpec) -> list[Problem]:
         inconsistent_kinds,
         ambiguous_transitions,
         timeouts,
+        joint_reviews,
     ]
     return [problem for check in checks for problem in check(spec)]
 
@@ -170,3 +171,31 @@ def timeouts(spec: WorkflowSpec) -> Iterator[Problem]:
             yield ("states", index, "on_timeout"), f"状态 '{state.id}' 没有名为 '{state.on_timeout}' 的办理事项"
         elif not any(rule.role == "system" for t in leaving for rule in t.by):
             yield ("states", index, "on_timeout"), f"超时事项 '{state.on_timeout}' 须允许 role: system 办理"
+
+
+def joint_reviews(spec: WorkflowSpec) -> Iterator[Problem]:
+    """``then`` is a system transition leaving the joint state; ``branch`` names one of its branches."""
+    known = set(spec.fields_by_name) | set(DERIVED_FACTS)
+    for index, state in enumerate(spec.states):
+        if state.joint is None:
+            continue
+        leaving = [t for t in spec.transitions_from(state.id) if t.id == state.joint.then]
+        if not any(rule.role == "system" for t in leaving for rule in t.by):
+            message = f"会签完成后的事项 '{state.joint.then}' 须离开本状态且允许 role: system"
+            yield ("states", index, "joint", "then"), message
+        for position, branch in enumerate(state.joint.branches):
+            for name in sorted(branch.skip_condition.names - known) if branch.skip_condition else []:
+                yield ("states", index, "joint", "branches", position, "skip_when"), f"条件引用了未声明的字段 '{name}'"
+    yield from _branch_decisions(spec)
+
+
+def _branch_decisions(spec: WorkflowSpec) -> Iterator[Problem]:
+    for index, transition in enumerate(spec.transitions):
+        if transition.branch is None:
+            continue
+        for source in transition.source:
+            joint = spec.states_by_id[source].joint if source in spec.states_by_id else None
+            if joint is None or transition.branch not in {b.id for b in joint.branches}:
+                yield ("transitions", index, "branch"), f"状态 '{source}' 没有会签分支 '{transition.branch}'"
+            elif transition.target != source:
+                yield ("transitions", index, "to"), "会签分支的办理不改变状态：to 须与 from 相同"

@@ -48,6 +48,8 @@ class Case:
     outcome: str | None = None
     clock: StepClock | None = None
     today: date | None = None  # the Shanghai calendar day, for periods such as 公示
+    joint: Mapping[str, Mapping[str, Any]] | None = None  # branch id -> {"status": pending|approved|skipped}
+    barred_until: date | None = None  # the applicant's fast-path bar (告知承诺制), if any
 
     @property
     def district(self) -> str | None:
@@ -79,6 +81,8 @@ class Fired:
     input: dict[str, Any]
     data: dict[str, Any]
     facts: dict[str, Any]
+    joint: dict[str, dict[str, Any]] | None = None
+    joint_complete: bool = False  # every branch approved or skipped: the system fires the state's `then`
 
 
 class _Cursor:
@@ -142,13 +146,15 @@ class StepRunner:
         chosen = holding[0]
         if (refusal := _refusal(chosen, case, actor)) is not None:
             raise PermissionDenied(refusal, transition=trigger)
-        if (early := _period_refusal(chosen, case)) is not None:
+        if (early := _state_refusal(self.spec, chosen, case)) is not None:
             raise GuardFailed(early, transition=trigger)
         merged = {**case.data, **cleaned}
         _check_requirements(self.spec, chosen, comment, merged)
         to_state = self.next_state(case.state, trigger, facts)
         outcome = self.spec.states_by_id[to_state].outcome or case.outcome
-        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts)
+        joint = _next_joint(self.spec, case, chosen, to_state, facts, actor)
+        complete = joint is not None and all(branch["status"] != "pending" for branch in joint.values())
+        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, joint, complete)
 
 
 def _editable_fields(spec: WorkflowSpec, transition: TransitionSpec) -> list[FieldSpec]:
@@ -185,10 +191,10 @@ def available_actions(spec: WorkflowSpec, case: Case, actor: Actor) -> list[Acti
     grouped: dict[str, list[TransitionSpec]] = {}
     for transition in spec.transitions_from(case.state):
         grouped.setdefault(transition.id, []).append(transition)
-    return [_action(candidates, case, actor) for candidates in grouped.values()]
+    return [_action(spec, candidates, case, actor) for candidates in grouped.values()]
 
 
-def _action(candidates: list[TransitionSpec], case: Case, actor: Actor) -> Action:
+def _action(spec: WorkflowSpec, candidates: list[TransitionSpec], case: Case, actor: Actor) -> Action:
     facts = case.facts()
     holding = [c for c in candidates if _may_hold(c, facts)]
     chosen = holding[0] if holding else candidates[0]
@@ -198,7 +204,7 @@ def _action(candidates: list[TransitionSpec], case: Case, actor: Actor) -> Actio
     if reason is None and not holding:
         reason = _condition_reason(chosen)
     if reason is None:
-        reason = _period_refusal(chosen, case)
+        reason = _state_refusal(spec, chosen, case)
     fields = [f.model_dump(mode="json", exclude_none=True) for f in chosen.fields]
     return Action(chosen.id, chosen.title, chosen.kind, reason is None, reason, fields)
 
@@ -244,6 +250,44 @@ def _describe(rule: ActorRule, case: Case) -> str:
         level = LEVELS.get(case.level or "", "")
         return f"申请所在{level or '区县'}（{case.district or '未填写'}）的{title}"
     return title
+
+
+def _next_joint(
+    spec: WorkflowSpec, case: Case, transition: TransitionSpec, to_state: str, facts: Mapping[str, Any], actor: Actor
+) -> dict[str, dict[str, Any]] | None:
+    """Branch statuses after the step: set up on entering a joint state, one branch decided per decision."""
+    joint = spec.states_by_id[to_state].joint
+    if joint is None:
+        return None
+    if case.state != to_state:
+        return {
+            branch.id: {"status": "skipped", "reason": branch.skip_reason}
+            if branch.skip_condition is not None and branch.skip_condition.evaluate(facts)
+            else {"status": "pending"}
+            for branch in joint.branches
+        }
+    statuses = {key: dict(value) for key, value in (case.joint or {}).items()}
+    if transition.branch is not None:
+        statuses[transition.branch] = {"status": "approved", "by": actor.username, "transition": transition.id}
+    return statuses
+
+
+def _state_refusal(spec: WorkflowSpec, transition: TransitionSpec, case: Case) -> str | None:
+    """Why the application's state forbids the transition now: a branch already decided, a
+    fast-path bar, a 公示 period not yet run, a pause twice; or None."""
+    if transition.branch is not None:
+        status = (case.joint or {}).get(transition.branch, {}).get("status", "pending")
+        if status != "pending":
+            title = _branch_title(spec, case.state, transition.branch)
+            return f"会签分支「{title}」已{'跳过' if status == 'skipped' else '办结'}，不能重复办理"
+    if transition.requires.not_barred and case.barred_until is not None:
+        return f"申请单位因失信被限制适用告知承诺制至 {case.barred_until.isoformat()}，可按一般程序办理"
+    return _period_refusal(transition, case)
+
+
+def _branch_title(spec: WorkflowSpec, state: str, branch: str) -> str:
+    joint = spec.states_by_id[state].joint
+    return next((b.title for b in joint.branches if b.id == branch), branch) if joint else branch
 
 
 def _period_refusal(transition: TransitionSpec, case: Case) -> str | None:

@@ -27,6 +27,15 @@ REVIEW_KINDS: frozenset[str] = frozenset(
 )
 
 
+def _check_condition(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_condition(value)
+        except ConditionInvalid as error:  # pydantic reports ValueError at the key's line
+            raise ValueError(error.detail) from None
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -71,6 +80,30 @@ class Limit(_Model):
         return "natural_days", self.natural_days
 
 
+class BranchSpec(_Model):
+    """One department's part of a joint review (会签 / 并联审批)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    skip_when: str | None = None  # e.g. 用地 when the land does not change (004 七(三))
+    skip_reason: str | None = None
+    basis: str
+
+    @field_validator("skip_when")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        return _check_condition(value)
+
+    @cached_property
+    def skip_condition(self) -> Condition | None:
+        return parse_condition(self.skip_when) if self.skip_when else None
+
+
+class JointSpec(_Model):
+    branches: list[BranchSpec] = Field(min_length=1)
+    then: str  # the transition the system fires once every branch is approved or skipped
+
+
 class StateSpec(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -79,6 +112,7 @@ class StateSpec(_Model):
     limit: Limit | None = None
     counts: bool = True  # false: time spent here is not counted (补正, 专家评审...): the clock pauses
     on_timeout: str | None = None  # a transition the system fires when this state's limit runs out
+    joint: JointSpec | None = None
     description: str | None = None
     basis: str | None = None
 
@@ -104,6 +138,7 @@ class ActorRule(_Model):
 class Requirements(_Model):
     comment: bool = False
     period_elapsed: bool = False  # the state's natural-day period (公示) must have run in full
+    not_barred: bool = False  # the applicant's organisation holds no fast-path bar (告知承诺制 credit)
     fields: list[str] = []
     materials: list[str] = []
 
@@ -122,17 +157,14 @@ class TransitionSpec(_Model):
     # pause / resume the step clock (state unchanged); backdate: the next step's clock counts from the
     # day the current one started (视为受理: 受理 date = the day the file was received, 行政许可法 §32)
     clock: Literal["pause", "resume", "backdate"] | None = None
+    branch: str | None = None  # a joint-review branch this decision completes (state unchanged)
+    records_credit: bool = False  # 撤销 for a false commitment: write a credit record and bar
     basis: str
 
     @field_validator("when")
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_condition(value)
-            except ConditionInvalid as error:  # pydantic reports ValueError at the `when` line
-                raise ValueError(error.detail) from None
-        return value
+        return _check_condition(value)
 
     @cached_property
     def condition(self) -> Condition | None:

@@ -70,6 +70,8 @@ class Application(SQLModel, table=True):
     clock: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
     deadline: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
     overdue: bool = Field(default=False, index=True)
+    # joint review (会签): branch id -> {"status": pending|approved|skipped, ...}
+    joint: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
 
 
 class AuditEvent(SQLModel, table=True):
@@ -95,6 +97,22 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+
+
+class CreditRecord(SQLModel, table=True):
+    """A bad-credit record written when a commitment proves false (告知承诺制); bars the fast path."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation: str = Field(max_length=64, index=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    obtained_by_fraud: bool = False
+    bar_until: date
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    created_by: str = Field(max_length=64)
+    lifted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    lifted_by: str | None = Field(default=None, max_length=64)
+    lift_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Timer(SQLModel, table=True):

@@ -234,7 +234,7 @@ def _view(
 ) -> ApplicationPublic:
     assert application.id is not None
     applicant = session.get(User, application.applicant_id)
-    case = case_of(session, application, shanghai_day(context.clock.now()))
+    case = case_of(session, application, shanghai_day(context.clock.now()), runner.spec)
     actions = runner.available_actions(case, actor)
     state = runner.spec.states_by_id[application.state]
     return ApplicationPublic(

@@ -5,6 +5,8 @@ Shared by users' requests (applications.fire_transition) and the system's timers
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -12,13 +14,14 @@ from typing import Any
 from sqlmodel import Session, col, update
 
 from api.db.models import Application, AuditEvent, District, Timer
-from api.services import outbox
+from api.services import credit, outbox
 from api.services.audit_trail import append_event
 from api.services.calendar import work_calendar
 from api.services.context import Context
 from engine.deadlines import StepClock, next_clock
 from engine.errors import VersionConflict
-from engine.runner import Actor, Case, Fired, StepRunner
+from engine.runner import SYSTEM_ACTOR, Actor, Case, Fired, StepRunner
+from engine.spec import WorkflowSpec
 from engine.working_days import end_of_day, shanghai_day
 
 ROUTING_FACTS = ("district", "level", "major", "cross_district", "city_level", "changes_land",
@@ -32,8 +35,12 @@ class Applied:
     event: AuditEvent
 
 
-def case_of(session: Session, application: Application, today: date | None = None) -> Case:
+def case_of(
+    session: Session, application: Application, today: date | None = None, spec: WorkflowSpec | None = None
+) -> Case:
+    """The engine's view of ``application``; the credit bar is looked up only for workflows that ask."""
     district = session.get(District, application.district) if application.district else None
+    asks_bar = spec is None or any(t.requires.not_barred for t in spec.transitions)
     return Case(
         state=application.state,
         data=application.data,
@@ -43,6 +50,10 @@ def case_of(session: Session, application: Application, today: date | None = Non
         outcome=application.outcome,
         clock=StepClock.from_json(application.clock),
         today=today,
+        joint=application.joint,
+        barred_until=credit.barred_until(session, application.applicant_organisation, today)
+        if today and asks_bar
+        else None,
     )
 
 
@@ -61,7 +72,7 @@ def apply_transition(
     VersionConflict, and then nothing is written (the caller's transaction rolls back)."""
     now = context.clock.now()
     today = shanghai_day(now)
-    fired = runner.fire(case_of(session, application, today), actor, transition, comment, data)
+    fired = runner.fire(case_of(session, application, today, runner.spec), actor, transition, comment, data)
     calendar = work_calendar(context, session)
     before = StepClock.from_json(application.clock)
     spec = runner.spec
@@ -77,6 +88,7 @@ def apply_transition(
             data=fired.data,
             updated_at=now,
             clock=clock.to_json() if clock else None,
+            joint=fired.joint,
             deadline=end_of_day(clock.due) if clock and clock.due else None,
             overdue=application.overdue and clock == before,
         )
@@ -87,11 +99,19 @@ def apply_transition(
     if clock is not None and clock != before:
         schedule_deadline(session, application, clock, now)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
+    if fired.joint is not None:
+        facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
     event = append_event(
         session, at=now, actor=actor, application_id=application.id, action=fired.transition.id,
         from_state=fired.from_state, to_state=fired.to_state, comment=comment, data=facts,
     )  # fmt: skip
     outbox.record_event(session, "application.transitioned", application, event)  # same transaction
+    if fired.transition.records_credit:
+        credit.write_record(session, context, application, fired, actor, now)
+    if fired.joint_complete:  # every 会签 branch approved or skipped: the system moves on at once
+        joint = spec.states_by_id[fired.to_state].joint
+        assert joint is not None
+        return apply_transition(session, context, runner, application, SYSTEM_ACTOR, joint.then, "会签完成", {})
     return Applied(application, fired, event)
 
 
@@ -114,6 +134,8 @@ def audit_facts(application: Application, fired: Fired) -> dict[str, Any]:
         "workflow_version": application.workflow_version,
         "basis": fired.transition.basis,
         "input": fired.input,
+        # what was signed or decided, verbatim and hashed (e.g. the 告知承诺书 text)
+        "input_sha256": hashlib.sha256(_canonical(fired.input).encode()).hexdigest() if fired.input else None,
         "routing": {name: fired.facts.get(name) for name in ROUTING_FACTS if name in read or name in fired.facts},
         # every fact the guard read, e.g. the six 民法典 §278 vote figures, and that it held
         "guard": {"when": fired.transition.when, "facts": {n: fired.facts.get(n) for n in sorted(read)}, "held": True}
@@ -121,6 +143,10 @@ def audit_facts(application: Application, fired: Fired) -> dict[str, Any]:
         else None,
         "outcome": fired.outcome,
     }
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _clock_facts(before: StepClock | None, after: StepClock | None) -> dict[str, Any]:

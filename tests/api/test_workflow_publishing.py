@@ -177,7 +177,7 @@ def test_validate_reports_lines_and_changes_nothing(api: Api) -> None:
     assert response.json()["errors"][0]["line"] >= 1
 
     assert current(api) == before
-    assert [w["version"] for w in api.get("admin", "/api/v1/workflows").json()] == [1, 1]
+    assert {w["version"] for w in api.get("admin", "/api/v1/workflows").json()} == {1}
 
 
 def test_publish_new_version_keeps_applications_in_flight(api: Api, clock: FixedClock) -> None:
@@ -194,7 +194,8 @@ def test_publish_new_version_keeps_applications_in_flight(api: Api, clock: Fixed
     assert published["content_hash"] != v1_hash
     assert current(api) == (2, published["content_hash"], NEW_TITLE)
     listing = {w["key"]: w["version"] for w in api.get("owner", "/api/v1/workflows").json()}
-    assert listing == {"implementation_plan": 1, "unit_plan": 2}
+    assert listing["unit_plan"] == 2
+    assert {version for key, version in listing.items() if key != "unit_plan"} == {1}
 
     # the application started on v1 keeps v1: withdraw from draft still exists for it
     view = api.get("dongcheng.zhujian", f"/api/v1/applications/{old['id']}").json()
