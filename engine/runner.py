@@ -153,7 +153,8 @@ class StepRunner:
         to_state = self.next_state(case.state, trigger, facts)
         outcome = self.spec.states_by_id[to_state].outcome or case.outcome
         joint = _next_joint(self.spec, case, chosen, to_state, facts, actor)
-        complete = joint is not None and all(branch["status"] != "pending" for branch in joint.values())
+        in_joint_state = self.spec.states_by_id[to_state].joint is not None
+        complete = in_joint_state and joint is not None and all(b["status"] != "pending" for b in joint.values())
         return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, joint, complete)
 
 
@@ -256,9 +257,13 @@ def _next_joint(
     spec: WorkflowSpec, case: Case, transition: TransitionSpec, to_state: str, facts: Mapping[str, Any], actor: Actor
 ) -> dict[str, dict[str, Any]] | None:
     """Branch statuses after the step: set up on entering a joint state, one branch decided per decision."""
-    joint = spec.states_by_id[to_state].joint
-    if joint is None:
-        return None
+    target = spec.states_by_id[to_state]
+    joint = target.joint
+    if joint is None:  # kept through a 补正 pause, dropped when the application moves on
+        return {key: dict(value) for key, value in case.joint.items()} if case.joint and not target.counts else None
+    resuming = case.state != to_state and not spec.states_by_id[case.state].counts and case.joint
+    if resuming:  # back from a 补正 pause: decisions already taken stand
+        return {key: dict(value) for key, value in (case.joint or {}).items()}
     if case.state != to_state:
         return {
             branch.id: {"status": "skipped", "reason": branch.skip_reason}

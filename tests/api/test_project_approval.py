@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -190,3 +190,19 @@ def test_ineligible_projects_take_the_normal_route(api: Api) -> None:
     eligible = api.step("city.fagai", eligible, "approve_initiation", data={"initiation_doc_no": "X"})
     eligible = api.step("city.zrzy", eligible, "approve_planning", data={"planning_permit_no": "Y"})
     assert api.step("owner", eligible, "withdraw_commitment")["state"] == "drawing_review"
+
+
+def test_a_branch_supplement_pauses_the_joint_clock_and_keeps_decisions(api: Api, clock: FixedClock) -> None:
+    application = in_joint_review(api, changes_land=True, existing_land_docs=None)
+    application = api.step("city.fagai", application, "approve_initiation", data={"initiation_doc_no": "X"})
+    clock.advance(timedelta(days=7))  # 06-09: 5 working days used
+    application = api.step("city.zrzy", application, "request_supplement", data={"items": ["用地: 缺宗地图"]})
+    assert application["state"] == "joint_review_supplement" and application["clock"]["paused"]
+    assert application["clock"]["used"] == 5
+    clock.advance(timedelta(days=7))
+    application = api.step("owner", application, "supplement")
+    assert application["state"] == "joint_review" and not application["clock"]["paused"]
+    assert application["clock"]["remaining"] == 40
+    # 立项 stays decided; 用地 and 规划 are still open
+    assert "approve_initiation" not in allowed(api, "city.fagai", application)
+    assert {"approve_land", "approve_planning"} <= allowed(api, "city.zrzy", application)
