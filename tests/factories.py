@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol
 
 import jwt
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response  # what starlette's TestClient returns
+
+from engine.clock import FixedClock
 
 SIX_CONTENTS = ("renewal_approach", "implementation_path", "design_scheme", "construction_scheme",
                 "management_mechanism", "operation_plan")  # fmt: skip
@@ -98,3 +101,54 @@ class Api:
     def action(self, username: str, application: dict[str, Any], transition: str) -> dict[str, Any]:
         current = self.get(username, f"/api/v1/applications/{application['id']}").json()
         return next(a for a in current["available_actions"] if a["transition"] == transition)
+
+
+class ProblemResponse(Protocol):
+    """What the shared assertions read from a response: any client's."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Any: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self, **kwargs: Any) -> Any: ...
+
+
+NOTICE_DAYS = {"unit_plan": 30, "implementation_plan": 10}
+
+
+def wait_out_notice(clock: FixedClock, workflow: str) -> None:
+    """Let the 公示 period run in full (unit_plan 30 natural days, implementation_plan 10)."""
+    clock.advance(timedelta(days=NOTICE_DAYS[workflow] + 1))
+
+
+def assert_problem(response: ProblemResponse, status: int, code: str) -> dict[str, Any]:
+    """An RFC 9457 problem with the stable code and a Chinese detail."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = dict(response.json())
+    assert body["status"] == status
+    assert body["code"] == code, body
+    assert isinstance(body.get("title"), str) and body.get("type")
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["detail"]), body["detail"]
+    return body
+
+
+def allowed(api: Api, username: str, application: dict[str, Any]) -> set[str]:
+    view = api.get(username, f"/api/v1/applications/{application['id']}")
+    assert view.status_code == 200, view.text
+    return {a["transition"] for a in view.json()["available_actions"] if a["allowed"]}
+
+
+def audit(api: Api, application: dict[str, Any]) -> list[dict[str, Any]]:
+    response = api.get("admin", f"/api/v1/applications/{application['id']}/audit")
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+def trail(api: Api, application: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    return [(e["action"], e["from_state"], e["to_state"]) for e in audit(api, application)]

@@ -5,77 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any, Protocol, cast
+from typing import Any
 
 import jwt
-import pytest
-from fastapi.testclient import TestClient
 
 from engine.clock import FixedClock
-from tests.conftest import _TOKENS, SECRET
-from tests.factories import Api, implementation_plan_data, unit_plan_data
+from tests.conftest import SECRET
+from tests.factories import Api, assert_problem, implementation_plan_data, unit_plan_data, wait_out_notice
 
 APPLICATIONS = "/api/v1/applications"
-
-
-NOTICE_DAYS = {"unit_plan": 30, "implementation_plan": 10}
-
-
-class Response(Protocol):
-    """What these tests read from a response (TestClient returns httpx2's, factories declare httpx's)."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Any: ...
-
-    @property
-    def text(self) -> str: ...
-
-    def json(self, **kwargs: Any) -> Any: ...
-
-
-class _ClockedTokens:
-    """conftest's token cache, minus tokens the test clock has moved past (these tests advance it by weeks)."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        self.clock = clock
-
-    def __contains__(self, username: object) -> bool:
-        token = _TOKENS.get(str(username))
-        if token is None:
-            return False
-        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-        return bool(self.clock.now().timestamp() < float(expires) - 60)
-
-    def __getitem__(self, username: str) -> str:
-        return _TOKENS[username]
-
-    def __setitem__(self, username: str, token: str) -> None:
-        _TOKENS[username] = token
-
-
-@pytest.fixture
-def api(client: TestClient, clock: FixedClock) -> Api:
-    """As in conftest, but logs in again when the clock has moved past a cached token's expiry."""
-    return Api(client, cast("dict[str, str]", _ClockedTokens(clock)))
-
-
-def wait_out_notice(clock: FixedClock, workflow: str) -> None:
-    """Let the 公示 period run in full (unit_plan 30 natural days, implementation_plan 10)."""
-    clock.advance(timedelta(days=NOTICE_DAYS[workflow] + 1))
-
-
-def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
-    body = dict(response.json())
-    assert body["status"] == status
-    assert body["code"] == code, body
-    assert isinstance(body.get("title"), str) and body.get("type")
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["detail"]), body["detail"]
-    return body
 
 
 def audit_length(api: Api, application: dict[str, Any]) -> int:

@@ -2,99 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Protocol, cast
-
-import jwt
-import pytest
-from fastapi.testclient import TestClient
+from typing import Any
 
 from engine.clock import FixedClock
-from tests.conftest import _TOKENS
-from tests.factories import Api, implementation_plan_data
+from tests.factories import Api, allowed, assert_problem, audit, implementation_plan_data, trail, wait_out_notice
 
 CITY_ROUTE_REASON = "市级/跨区域/重大项目由市专班受理审核"
-
-
-NOTICE_DAYS = {"unit_plan": 30, "implementation_plan": 10}
-
-
-class Response(Protocol):
-    """What these tests read from a response (TestClient returns httpx2's, factories declare httpx's)."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Any: ...
-
-    @property
-    def text(self) -> str: ...
-
-    def json(self, **kwargs: Any) -> Any: ...
-
-
-class _ClockedTokens:
-    """conftest's token cache, minus tokens the test clock has moved past (these tests advance it by weeks)."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        self.clock = clock
-
-    def __contains__(self, username: object) -> bool:
-        token = _TOKENS.get(str(username))
-        if token is None:
-            return False
-        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-        return bool(self.clock.now().timestamp() < float(expires) - 60)
-
-    def __getitem__(self, username: str) -> str:
-        return _TOKENS[username]
-
-    def __setitem__(self, username: str, token: str) -> None:
-        _TOKENS[username] = token
-
-
-@pytest.fixture
-def api(client: TestClient, clock: FixedClock) -> Api:
-    """As in conftest, but logs in again when the clock has moved past a cached token's expiry."""
-    return Api(client, cast("dict[str, str]", _ClockedTokens(clock)))
-
-
-def wait_out_notice(clock: FixedClock, workflow: str) -> None:
-    """Let the 公示 period run in full (unit_plan 30 natural days, implementation_plan 10)."""
-    clock.advance(timedelta(days=NOTICE_DAYS[workflow] + 1))
-
-
-def allowed(api: Api, username: str, application: dict[str, Any]) -> set[str]:
-    view = api.get(username, f"/api/v1/applications/{application['id']}")
-    assert view.status_code == 200, view.text
-    return {a["transition"] for a in view.json()["available_actions"] if a["allowed"]}
-
-
-def audit(api: Api, application: dict[str, Any]) -> list[dict[str, Any]]:
-    response = api.get("admin", f"/api/v1/applications/{application['id']}/audit")
-    assert response.status_code == 200, response.text
-    return list(response.json())
-
-
-def trail(api: Api, application: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
-    return [(e["action"], e["from_state"], e["to_state"]) for e in audit(api, application)]
 
 
 def snapshot(api: Api, application: dict[str, Any]) -> tuple[str, int, str | None, int, int]:
     view = api.get("admin", f"/api/v1/applications/{application['id']}").json()
     events = api.get("admin", "/api/v1/audit/verify").json()["events"]
     return view["state"], view["version"], view["outcome"], len(audit(api, application)), events
-
-
-def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["code"] == code, body
-    assert body["status"] == status
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["detail"]), body["detail"]
-    return body
 
 
 def submitted(api: Api, clock: FixedClock, owner: str, **overrides: Any) -> dict[str, Any]:

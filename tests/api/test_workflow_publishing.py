@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol, cast
-
-import jwt
-import pytest
-from fastapi.testclient import TestClient
 
 from engine.clock import FixedClock
-from tests.conftest import _TOKENS
-from tests.factories import Api, unit_plan_data
+from tests.factories import Api, ProblemResponse, assert_problem, unit_plan_data, wait_out_notice
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 UNIT_PLAN_YAML = (WORKFLOWS / "unit_plan.yaml").read_text(encoding="utf-8")
@@ -25,55 +18,6 @@ UNIT_PLAN_V2 = UNIT_PLAN_YAML.replace("title: 城市更新单元规划审批\n",
 )
 
 
-NOTICE_DAYS = {"unit_plan": 30, "implementation_plan": 10}
-
-
-class Response(Protocol):
-    """What these tests read from a response (TestClient returns httpx2's, factories declare httpx's)."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Any: ...
-
-    @property
-    def text(self) -> str: ...
-
-    def json(self, **kwargs: Any) -> Any: ...
-
-
-class _ClockedTokens:
-    """conftest's token cache, minus tokens the test clock has moved past (these tests advance it by weeks)."""
-
-    def __init__(self, clock: FixedClock) -> None:
-        self.clock = clock
-
-    def __contains__(self, username: object) -> bool:
-        token = _TOKENS.get(str(username))
-        if token is None:
-            return False
-        expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-        return bool(self.clock.now().timestamp() < float(expires) - 60)
-
-    def __getitem__(self, username: str) -> str:
-        return _TOKENS[username]
-
-    def __setitem__(self, username: str, token: str) -> None:
-        _TOKENS[username] = token
-
-
-@pytest.fixture
-def api(client: TestClient, clock: FixedClock) -> Api:
-    """As in conftest, but logs in again when the clock has moved past a cached token's expiry."""
-    return Api(client, cast("dict[str, str]", _ClockedTokens(clock)))
-
-
-def wait_out_notice(clock: FixedClock, workflow: str) -> None:
-    """Let the 公示 period run in full (unit_plan 30 natural days, implementation_plan 10)."""
-    clock.advance(timedelta(days=NOTICE_DAYS[workflow] + 1))
-
-
 def has_chinese(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
@@ -84,12 +28,12 @@ def line_of(text: str, needle: str, after: str = "") -> int:
     return text[: text.index(needle, start)].count("\n") + 1
 
 
-def post_yaml(api: Api, username: str, path: str, text: str) -> Response:
+def post_yaml(api: Api, username: str, path: str, text: str) -> ProblemResponse:
     headers = {**api.headers(username), "Content-Type": "application/yaml"}
     return api.client.post(path, content=text.encode("utf-8"), headers=headers)
 
 
-def put_yaml(api: Api, username: str, key: str, text: str) -> Response:
+def put_yaml(api: Api, username: str, key: str, text: str) -> ProblemResponse:
     headers = {**api.headers(username), "Content-Type": "application/yaml"}
     return api.client.put(f"/api/v1/workflows/{key}", content=text.encode("utf-8"), headers=headers)
 
@@ -97,15 +41,6 @@ def put_yaml(api: Api, username: str, key: str, text: str) -> Response:
 def current(api: Api, key: str = "unit_plan") -> tuple[int, str, str]:
     body = api.get("admin", f"/api/v1/workflows/{key}").json()
     return body["version"], body["content_hash"], body["title"]
-
-
-def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["code"] == code, body
-    assert has_chinese(body["detail"]), body["detail"]
-    return body
 
 
 def test_definition_fields_and_diagram(api: Api) -> None:
