@@ -47,6 +47,7 @@ class ApplicationPublic(BaseModel):
     deadline: datetime | None = None
     overdue: bool = False
     clock: ClockPublic | None = None
+    process: ClockPublic | None = None  # the whole-process limit (e.g. 120 working days), tracked only
     available_actions: list[ActionPublic]
 
 

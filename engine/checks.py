@@ -31,6 +31,7 @@ def check_spec(spec: WorkflowSpec) -> list[Problem]:
         ambiguous_transitions,
         timeouts,
         joint_reviews,
+        extensions,
     ]
     return [problem for check in checks for problem in check(spec)]
 
@@ -199,3 +200,14 @@ def _branch_decisions(spec: WorkflowSpec) -> Iterator[Problem]:
                 yield ("transitions", index, "branch"), f"状态 '{source}' 没有会签分支 '{transition.branch}'"
             elif transition.target != source:
                 yield ("transitions", index, "to"), "会签分支的办理不改变状态：to 须与 from 相同"
+
+
+def extensions(spec: WorkflowSpec) -> Iterator[Problem]:
+    """An extension moves the deadline of the current step: the state stays, and it has a limit."""
+    for index, transition in enumerate(spec.transitions):
+        if transition.extends_by is None:
+            continue
+        if transition.source != [transition.target]:
+            yield ("transitions", index, "to"), "延长期限不改变状态：from 与 to 须为同一状态"
+        elif transition.target in spec.states_by_id and spec.states_by_id[transition.target].limit is None:
+            yield ("transitions", index, "extends_by"), f"状态 '{transition.target}' 没有 limit，无从延长"

@@ -29,6 +29,7 @@ class StepClock:
     due: date | None = None  # last day (24:00 Shanghai); None while paused
     provisional: bool = False
     generation: int = 1  # bumped on every change, so a stale timer can tell it is stale
+    extended: bool = False  # a step may be extended once (行政许可法 §42)
 
     @property
     def is_paused(self) -> bool:
@@ -68,6 +69,8 @@ def next_clock(
 ) -> StepClock | None:
     """The clock after firing ``transition`` on ``today``."""
     target = spec.states_by_id[to_state]
+    if transition.extends_by is not None:
+        return extend(clock, transition.extends_by, today, calendar) if clock else None
     if transition.clock == "pause" or (not target.counts and from_state != to_state):
         return pause(clock, today, calendar, reason or transition.title) if clock else None
     if transition.clock == "resume" or (clock and clock.is_paused and clock.state == to_state):
@@ -106,7 +109,7 @@ def resume(clock: StepClock, today: date, calendar: WorkCalendar) -> StepClock:
 
 def extend(clock: StepClock, extra: int, today: date, calendar: WorkCalendar) -> StepClock:
     """A one-off extension (行政许可法 §42): the limit grows, the deadline moves by ``extra`` days."""
-    extended = replace(clock, limit=clock.limit + extra, generation=clock.generation + 1)
+    extended = replace(clock, limit=clock.limit + extra, generation=clock.generation + 1, extended=True)
     if clock.is_paused or clock.due is None:
         return extended
     due = _due(clock.unit, clock.due, extra, calendar)
@@ -127,3 +130,30 @@ def _days_between(unit: str, start_day: date, end_day: date, calendar: WorkCalen
     if unit == "natural_days":
         return max((end_day - start_day).days, 0)
     return working_days_between(start_day, end_day, calendar)
+
+
+def next_process_clock(
+    spec: WorkflowSpec, process: StepClock | None, transition: TransitionSpec, to_state: str, today: date,
+    calendar: WorkCalendar,
+) -> StepClock | None:  # fmt: skip
+    """The whole-process clock (国办发〔2019〕11号: ≤ 120 工作日): starts at the first 受理, pauses in
+    non-counting states, stops in a final state. Tracked for reports, never blocking."""
+    if spec.total_limit is None:
+        return None
+    target = spec.states_by_id[to_state]
+    if process is None:
+        if transition.kind != "accept":
+            return None
+        unit, limit = spec.total_limit.unit_and_days()
+        due = _due(unit, today, limit, calendar)
+        return StepClock("process", unit, limit, today, due=due.day, provisional=due.provisional)
+    if process.pause_reason == FINISHED:
+        return process
+    if target.final:
+        return pause(process, today, calendar, FINISHED)
+    if not target.counts:
+        return pause(process, today, calendar, target.title)
+    return resume(process, today, calendar) if process.is_paused else process
+
+
+FINISHED = "办结"

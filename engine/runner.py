@@ -301,6 +301,14 @@ def _period_refusal(transition: TransitionSpec, case: Case) -> str | None:
         return "计时已暂停或本环节不计时" if case.clock else "本环节不计时"
     if transition.clock == "resume" and (case.clock is None or not case.clock.is_paused):
         return "计时未暂停"
+    if transition.extends_by is not None:
+        clock = case.clock
+        if clock is None or clock.state != case.state or clock.due is None:
+            return "本环节未在计时，不能延长"
+        if clock.extended:
+            return "本环节已延长过一次，不能再次延长"
+        if case.today is not None and case.today > clock.due:
+            return f"期限已于 {clock.due.isoformat()} 届满，须在届满前决定延长"
     if not transition.requires.period_elapsed:
         return None
     clock = case.clock if case.clock is not None and case.clock.state == case.state else None

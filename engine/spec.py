@@ -158,6 +158,7 @@ class TransitionSpec(_Model):
     # day the current one started (视为受理: 受理 date = the day the file was received, 行政许可法 §32)
     clock: Literal["pause", "resume", "backdate"] | None = None
     branch: str | None = None  # a joint-review branch this decision completes (state unchanged)
+    extends_by: int | None = Field(default=None, gt=0, le=60)  # 延长期限 (行政许可法 §42): once per step
     records_credit: bool = False  # 撤销 for a false commitment: write a credit record and bar
     basis: str
 
@@ -178,6 +179,8 @@ class WorkflowSpec(_Model):
     basis: str
     initial: str
     initiator: Annotated[list[ActorRule], BeforeValidator(_as_list)] = Field(min_length=1)
+    # the whole process, from the first 受理 to a final state, pauses excluded: tracked, not blocking
+    total_limit: Limit | None = None
     fields: list[FieldSpec] = []
     materials: list[MaterialSpec] = []
     states: list[StateSpec] = Field(min_length=1)

@@ -70,6 +70,8 @@ class Application(SQLModel, table=True):
     clock: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
     deadline: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
     overdue: bool = Field(default=False, index=True)
+    # the whole-process clock (StepClock JSON, state "process"), for workflows that declare total_limit
+    process_clock: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
     # joint review (会签): branch id -> {"status": pending|approved|skipped, ...}
     joint: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
 

@@ -192,10 +192,13 @@ def _fire(context: Context, actor: Actor, command: FireTransition) -> Applicatio
         apply_transition(
             session, context, runner, application, actor, command.transition, request.comment, request.data, extra
         )
-        view = _view(context, session, application, actor, runner)
-        if command.idempotency_key:
+    # The reply is read after the commit: the audit chain's head lock (and SQLite's write lock) is
+    # held for the change alone. A later writer may already show in it; its `version` is current.
+    view = get_application(context, actor, command.application_id)
+    if command.idempotency_key:
+        with context.db.write() as session:
             idempotency.complete(session, actor.user_id, command.idempotency_key, view)
-        return view
+    return view
 
 
 def _request_hash(command: FireTransition) -> str:
@@ -253,8 +256,16 @@ def _view(
         deadline=application.deadline,
         overdue=application.overdue,
         clock=clock_view(case.clock, case.today, work_calendar(context, session)) if case.clock else None,
+        process=_process_view(context, session, application, case.today),
         available_actions=[ActionPublic(**action.__dict__) for action in actions],
     )
+
+
+def _process_view(
+    context: Context, session: Session, application: Application, today: date | None
+) -> ClockPublic | None:
+    process = StepClock.from_json(application.process_clock)
+    return clock_view(process, today, work_calendar(context, session)) if process else None
 
 
 def clock_view(clock: StepClock, today: date | None, calendar: WorkCalendar) -> ClockPublic:

@@ -18,7 +18,7 @@ from api.services import credit, outbox
 from api.services.audit_trail import append_event
 from api.services.calendar import work_calendar
 from api.services.context import Context
-from engine.deadlines import StepClock, next_clock
+from engine.deadlines import StepClock, next_clock, next_process_clock
 from engine.errors import VersionConflict
 from engine.runner import SYSTEM_ACTOR, Actor, Case, Fired, StepRunner
 from engine.spec import WorkflowSpec
@@ -77,6 +77,8 @@ def apply_transition(
     before = StepClock.from_json(application.clock)
     spec = runner.spec
     clock = next_clock(spec, before, fired.transition, fired.from_state, fired.to_state, today, calendar, comment)
+    process_before = StepClock.from_json(application.process_clock)
+    process = next_process_clock(spec, process_before, fired.transition, fired.to_state, today, calendar)
     expected = application.version
     written = session.exec(  # the WHERE re-checks version, so a racing writer loses
         update(Application)
@@ -89,6 +91,7 @@ def apply_transition(
             updated_at=now,
             clock=clock.to_json() if clock else None,
             joint=fired.joint,
+            process_clock=process.to_json() if process else None,
             deadline=end_of_day(clock.due) if clock and clock.due else None,
             overdue=application.overdue and clock == before,
         )

@@ -191,3 +191,56 @@ def test_calendar_import_makes_next_year_known(api: Api, clock: FixedClock) -> N
     assert accepted["clock"]["provisional"] is False
     assert accepted["clock"]["due"] == "2027-01-26"  # 12/30, 12/31, 1/2 worked, 1/4 ... (1/1 off)
     assert timedelta(0) < timedelta(days=1)
+
+
+def _department_head(api: Api, username: str, organisation_code: str) -> None:
+    """The demo has no 行政机关负责人 account: add one to a department, as an admin would."""
+    from sqlmodel import select
+
+    from api.db.models import Organisation, User
+    from api.services.auth import hash_password
+
+    context = _context(api)
+    with context.db.write() as session:
+        organisation = session.exec(select(Organisation).where(Organisation.code == organisation_code)).one()
+        assert organisation.id is not None
+        head = User(username=username, display_name="负责人", password_hash=hash_password("demo"),
+                    organisation_id=organisation.id, roles=["dept_head"], created_at=context.clock.now())  # fmt: skip
+        session.add(head)
+
+
+def test_s16_extension_once_by_the_head_before_the_deadline(api: Api, clock: FixedClock) -> None:
+    _department_head(api, "dongcheng.head", "dongcheng_zhujian")
+    application = _submitted(api, clock, "2026-07-20", "2026-07-31")
+    at(clock, "2026-08-03")
+    application = api.step("dongcheng.zhujian", application, "accept")
+    assert application["clock"]["due"] == "2026-08-31"
+    at(clock, "2026-08-28")
+    by_office = api.fire("dongcheng.zhujian", application, "extend_deadline", comment="专家论证")
+    assert by_office.status_code == 403
+    application = api.step("dongcheng.head", application, "extend_deadline", comment="案情复杂，需专家论证")
+    assert application["clock"]["due"] == "2026-09-14" and application["clock"]["limit"] == 30
+    again = api.fire("dongcheng.head", application, "extend_deadline", comment="再延")
+    assert again.status_code == 422 and "已延长过一次" in again.json()["detail"]
+    at(clock, "2026-09-01", hour=0)
+    assert scheduler.run_due_timers(_context(api)) == 0  # the old 08-31 timer is stale: no overdue
+    assert api.get("owner", f"/api/v1/applications/{application['id']}").json()["overdue"] is False
+
+
+def test_whole_process_limit_is_tracked_not_blocking(api: Api, clock: FixedClock) -> None:
+    at(clock, "2026-06-01")
+    data = {"district": "dongcheng", "implementation_plan_id": "P-1", "changes_land": False,
+            "existing_land_docs": ["LC-1"], "changes_structure": False, "low_risk": False}  # fmt: skip
+    application = api.created("owner", "project_approval", data)
+    application = api.step("owner", application, "submit")
+    assert application["process"] is None  # starts at 受理
+    application = api.step("city.zhujian", application, "accept")
+    assert application["process"]["limit"] == 120 and application["process"]["used"] == 0
+    at(clock, "2026-06-09")
+    application = api.step("city.zrzy", application, "request_supplement", data={"items": ["规划图纸"]})
+    assert application["process"]["paused"] and application["process"]["used"] == 6  # 06-02 .. 06-09
+    at(clock, "2026-06-16")
+    application = api.step("owner", application, "supplement")
+    at(clock, "2026-06-17")
+    current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert current["process"]["used"] == 7 and current["process"]["remaining"] == 113  # 06-10 .. 06-16 not counted

@@ -10,7 +10,7 @@ def test_healthz_and_bundled_workflows(api: Api) -> None:
     keys = [w["key"] for w in api.get("owner", "/api/v1/workflows").json()]
     bundled = sorted(load_spec(text).key for _, text in bundled_sources())
     assert keys == bundled
-    assert {"unit_plan", "implementation_plan", "project_approval"} <= set(keys)
+    assert {"special_plan", "unit_plan", "implementation_plan", "project_approval", "feature_town"} <= set(keys)
 
 
 def test_owner_creates_an_implementation_plan(api: Api) -> None:
