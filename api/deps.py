@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.services.auth import actor_from_token
@@ -27,3 +27,6 @@ def current_actor(context: ContextDep, token: Annotated[str | None, Depends(_bea
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+# A row id in a path: bounded like the database's BIGINT, so a huge number is a 422, not a 500.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]

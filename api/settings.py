@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 
 from pydantic import model_validator
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
+        if self.demo and self.secret_key in PLACEHOLDER_SECRETS:
+            # a demo left on a reachable port must not accept tokens forged with a published key;
+            # the price is that demo logins do not survive a restart
+            self.secret_key = secrets.token_urlsafe(32)
         if not self.demo and self.secret_key in PLACEHOLDER_SECRETS:
             raise ValueError(
                 "GREENLANE_SECRET_KEY 未设置或仍为默认值：生产环境必须设置随机密钥（仅 --demo 演示模式可使用默认值）。"

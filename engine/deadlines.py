@@ -30,6 +30,7 @@ class StepClock:
     provisional: bool = False
     generation: int = 1  # bumped on every change, so a stale timer can tell it is stale
     extended: bool = False  # a step may be extended once (行政许可法 §42)
+    held: bool = False  # paused by an explicit `pause` (专家评审): only an explicit `resume` ends it
 
     @property
     def is_paused(self) -> bool:
@@ -71,10 +72,14 @@ def next_clock(
     target = spec.states_by_id[to_state]
     if transition.extends_by is not None:
         return extend(clock, transition.extends_by, today, calendar) if clock else None
-    if transition.clock == "pause" or (not target.counts and from_state != to_state):
+    if transition.clock == "pause":
+        return replace(pause(clock, today, calendar, reason or transition.title), held=True) if clock else None
+    if not target.counts and from_state != to_state:
         return pause(clock, today, calendar, reason or transition.title) if clock else None
-    if transition.clock == "resume" or (clock and clock.is_paused and clock.state == to_state):
-        return resume(clock, today, calendar) if clock else None
+    if transition.clock == "resume":
+        return replace(resume(clock, today, calendar), held=False) if clock else None
+    if clock and clock.is_paused and clock.state == to_state:  # back from 补正
+        return clock if clock.held else resume(clock, today, calendar)
     if from_state == to_state:
         return clock
     generation = (clock.generation + 1) if clock else 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -74,7 +75,7 @@ def _coerce(field: FieldSpec, value: object) -> object:
     if kind == "integer":
         return value if isinstance(value, int) and not isinstance(value, bool) else _INVALID
     if kind == "number":
-        return value if isinstance(value, int | float) and not isinstance(value, bool) else _INVALID
+        return _finite_number(value)
     if kind == "boolean":
         return value if isinstance(value, bool) else _INVALID
     if kind == "enum":
@@ -90,6 +91,13 @@ def _coerce(field: FieldSpec, value: object) -> object:
         is_text_list = isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
         return value if is_text_list else _INVALID
     return _INVALID
+
+
+def _finite_number(value: object) -> object:
+    """JSON allows 1e999 (inf) and NaN; PostgreSQL's JSONB and the guards do not."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _INVALID
+    return value if math.isfinite(value) else _INVALID
 
 
 def _iso_date(value: object) -> object:

@@ -32,6 +32,11 @@ class Actor:
     district: str | None
 
 
+# Facts that choose who reviews an application (PROCESS.md §4.8 routing snapshot).
+ROUTING_FACTS = frozenset(
+    {"district", "major", "cross_district", "city_level", "changes_land", "changes_structure", "low_risk", "commitment"}
+)
+
 # The system itself: fires timeouts (视为受理, 超时默认) under the same rules as anyone, as role `system`.
 SYSTEM_ACTOR = Actor(0, "system", frozenset({"system"}), "system", None)
 
@@ -161,7 +166,9 @@ class StepRunner:
 def _editable_fields(spec: WorkflowSpec, transition: TransitionSpec) -> list[FieldSpec]:
     """The transition's own fields; submitting or supplementing may also correct the form."""
     if transition.kind in ("submit", "supplement"):
-        form = [field.model_copy(update={"required": False}) for field in spec.fields]
+        # a 补正 corrects the file, not the route: who reviews it was fixed when it was submitted
+        fixed = ROUTING_FACTS if transition.kind == "supplement" else frozenset()
+        form = [field.model_copy(update={"required": False}) for field in spec.fields if field.name not in fixed]
         return [*transition.fields, *form]
     return list(transition.fields)
 

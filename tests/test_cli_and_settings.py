@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.cli import check_workflows
-from api.settings import Settings
+from api.settings import PLACEHOLDER_SECRETS, Settings
 
 BROKEN = textwrap.dedent(
     """\
@@ -37,6 +37,9 @@ def test_secret_key_placeholder_is_refused_outside_demo() -> None:
     with pytest.raises(ValidationError, match="32"):
         Settings(demo=False, secret_key="short-but-not-a-placeholder")
     assert Settings(demo=True).demo
+    # the published placeholder never signs demo tokens: each start draws its own key
+    assert Settings(demo=True).secret_key not in PLACEHOLDER_SECRETS
+    assert Settings(demo=True).secret_key != Settings(demo=True).secret_key
     assert Settings(demo=False, secret_key="x" * 40).secret_key == "x" * 40
 
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 
-from api.deps import ContextDep, CurrentActor
+from api.deps import ContextDep, CurrentActor, RowId
 from api.schemas import ApplicationCreate, ApplicationPage, ApplicationPublic, AuditEventPublic, TransitionRequest
 from api.services import applications
 from api.services.applications import FireTransition, ListFilter
@@ -34,13 +34,13 @@ def list_applications(
 
 
 @router.get("/{application_id}")
-def get_application(application_id: int, context: ContextDep, actor: CurrentActor) -> ApplicationPublic:
+def get_application(application_id: RowId, context: ContextDep, actor: CurrentActor) -> ApplicationPublic:
     return applications.get_application(context, actor, application_id)
 
 
 @router.post("/{application_id}/transitions/{transition}")
 def fire_transition(
-    application_id: int,
+    application_id: RowId,
     transition: str,
     body: TransitionRequest,
     context: ContextDep,
@@ -52,5 +52,5 @@ def fire_transition(
 
 
 @router.get("/{application_id}/audit")
-def application_audit(application_id: int, context: ContextDep, actor: CurrentActor) -> list[AuditEventPublic]:
+def application_audit(application_id: RowId, context: ContextDep, actor: CurrentActor) -> list[AuditEventPublic]:
     return applications.audit_of(context, actor, application_id)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ContextDep, CurrentActor
+from api.deps import ContextDep, CurrentActor, RowId
 from api.services import credit
 
 router = APIRouter(prefix="/api/v1/credit-records", tags=["credit"])
@@ -24,5 +24,5 @@ def list_credit_records(context: ContextDep, actor: CurrentActor) -> list[dict[s
 
 
 @router.post("/{record_id}/lift")
-def lift_credit_bar(record_id: int, body: LiftBar, context: ContextDep, actor: CurrentActor) -> dict[str, Any]:
+def lift_credit_bar(record_id: RowId, body: LiftBar, context: ContextDep, actor: CurrentActor) -> dict[str, Any]:
     return credit.lift_bar(context, actor, record_id, body.reason)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import ContextDep, CurrentActor
+from api.deps import ContextDep, CurrentActor, RowId
 from api.schemas import ApplicationPublic
 from api.services import webhooks
 from api.services.webhooks import (
@@ -47,13 +47,13 @@ def list_subscriptions(context: ContextDep, actor: CurrentActor) -> list[Subscri
 
 @router.patch("/webhooks/subscriptions/{subscription_id}")
 def update_subscription(
-    subscription_id: int, body: SubscriptionUpdate, context: ContextDep, actor: CurrentActor
+    subscription_id: RowId, body: SubscriptionUpdate, context: ContextDep, actor: CurrentActor
 ) -> SubscriptionPublic:
     return webhooks.update_subscription(context, actor, subscription_id, body)
 
 
 @router.post("/webhooks/subscriptions/{subscription_id}/rotate-secret")
-def rotate_secret(subscription_id: int, context: ContextDep, actor: CurrentActor) -> SubscriptionWithSecret:
+def rotate_secret(subscription_id: RowId, context: ContextDep, actor: CurrentActor) -> SubscriptionWithSecret:
     return webhooks.rotate_secret(context, actor, subscription_id)
 
 
@@ -71,7 +71,7 @@ def list_deliveries(
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/redeliver")
-def redeliver(delivery_id: int, context: ContextDep, actor: CurrentActor) -> DeliveryPublic:
+def redeliver(delivery_id: RowId, context: ContextDep, actor: CurrentActor) -> DeliveryPublic:
     return webhooks.redeliver(context, actor, delivery_id)
 
 

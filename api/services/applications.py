@@ -172,7 +172,7 @@ def fire_transition(context: Context, actor: Actor, command: FireTransition) -> 
     try:
         return _fire(context, actor, command)
     except BaseException:
-        if key:
+        if key:  # nothing was committed (the reply is stored with the change): a retry may run it
             idempotency.release(context, actor.user_id, key)
         raise
 
@@ -192,13 +192,13 @@ def _fire(context: Context, actor: Actor, command: FireTransition) -> Applicatio
         apply_transition(
             session, context, runner, application, actor, command.transition, request.comment, request.data, extra
         )
-    # The reply is read after the commit: the audit chain's head lock (and SQLite's write lock) is
-    # held for the change alone. A later writer may already show in it; its `version` is current.
-    view = get_application(context, actor, command.application_id)
-    if command.idempotency_key:
-        with context.db.write() as session:
+        if command.idempotency_key:  # the reply to replay is stored with the change, atomically
+            view = _view(context, session, application, actor, runner)
             idempotency.complete(session, actor.user_id, command.idempotency_key, view)
-    return view
+            return view
+    # Otherwise the reply is read after the commit, so the audit chain's head lock (and SQLite's write
+    # lock) is held for the change alone; a later writer may already show in it, its `version` current.
+    return get_application(context, actor, command.application_id)
 
 
 def _request_hash(command: FireTransition) -> str:
@@ -284,7 +284,7 @@ def _encode_cursor(kind: str, value: int) -> str:
 def _decode_cursor(cursor: str) -> tuple[str, int]:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind not in ("id", "pos"):
+        if kind not in ("id", "pos") or not 0 <= int(value) < 2**63:
             raise ValueError(cursor)
         return kind, int(value)
     except (ValueError, UnicodeDecodeError):

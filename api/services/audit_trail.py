@@ -86,14 +86,16 @@ def append_event(
 def verify_chain(context: Context) -> AuditVerification:
     """Recompute every hash and link; the first event that does not match is named."""
     with context.db.read() as session:
-        events = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq)).execution_options(yield_per=500))
+        # the head first: events appended while we read are beyond it and not ours to judge
+        head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
+        query = select(AuditEvent).where(col(AuditEvent.seq) <= head.seq).order_by(col(AuditEvent.seq))
+        events = session.exec(query.execution_options(yield_per=500))
         try:
             count, last_hash, first_bad = _walk_chain(events)
         finally:
             events.close()  # a server-side cursor on PostgreSQL: close it even when we stop early
         if first_bad is not None:
             return AuditVerification(ok=False, events=count, first_bad_seq=first_bad)
-        head = session.exec(select(AuditHead).where(AuditHead.id == 1)).one()
         if head.seq != count or head.hash != last_hash:  # trailing events deleted
             return AuditVerification(ok=False, events=count, first_bad_seq=count + 1)
     return AuditVerification(ok=True, events=count, first_bad_seq=None)

@@ -32,8 +32,9 @@ def claim(context: Context, actor_id: int, key: str, request_hash: str) -> Appli
         existing = _find(context, actor_id, key)
         if existing is not None:
             replay = _answer(existing, request_hash, now)
-            if replay is not None or not _take_over(context, existing):
+            if replay is not None:
                 return replay
+            _take_over(context, existing)  # an abandoned claim; whoever re-claims first runs it
             continue
         try:
             with context.db.write() as session:

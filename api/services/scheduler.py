@@ -52,6 +52,8 @@ def _due_timer_ids(context: Context, now: datetime, batch: int) -> list[int]:
 
 
 def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
+    """Claim, mark overdue and fire the timeout in ONE transaction: a crash or an unexpected error
+    rolls the claim back too, so the timer stays due for the next run."""
     with context.db.write() as session:
         claimed = session.exec(
             update(Timer).where(col(Timer.id) == timer_id, col(Timer.fired_at).is_(None)).values(fired_at=now)
@@ -59,12 +61,14 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
         if claimed != 1:  # another worker fired it first
             return 0
         timer = session.get(Timer, timer_id)
-        application = session.get(Application, timer.application_id) if timer else None
-        if timer is None or application is None or not _is_current(timer, application):
+        assert timer is not None
+        # the row lock makes a racing transition finish first (PostgreSQL); then we see its result
+        application = session.get(Application, timer.application_id, with_for_update=True)
+        if application is None or not _is_current(timer, application):
             return 0  # the step moved on, paused or resumed since the timer was set
         _mark_overdue(context, session, application, timer, now)
+        _fire_timeout(context, session, application)
     log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state)
-    _fire_timeout(context, timer)
     return 1
 
 
@@ -77,6 +81,7 @@ def _mark_overdue(context: Context, session: Session, application: Application, 
     clock = StepClock.from_json(application.clock)
     assert clock is not None and application.id is not None
     session.exec(update(Application).where(col(Application.id) == application.id).values(overdue=True))
+    # the version is not bumped: being late is a fact about the step, not an edit a client must re-read
     facts: dict[str, Any] = {
         "state": timer.state,
         "due": clock.due.isoformat() if clock.due else None,
@@ -92,20 +97,13 @@ def _mark_overdue(context: Context, session: Session, application: Application, 
     outbox.record_event(session, "application.overdue", application, event)
 
 
-def _fire_timeout(context: Context, timer: Timer) -> None:
-    """The state's ``on_timeout`` transition, fired by the system in its own transaction."""
-    with context.db.write() as session:
-        application = session.get(Application, timer.application_id)
-        if application is None or application.state != timer.state:
-            return
-        runner = workflows.runner_for(context, application.workflow_key, application.workflow_version)
-        transition = runner.spec.states_by_id[application.state].on_timeout
-        if transition is None:
-            return
-        try:
-            apply_transition(
-                session, context, runner, application, SYSTEM_ACTOR, transition, "期限届满，系统自动办理", {}
-            )
-        except GreenlaneError as error:  # e.g. a guard that no longer holds: leave it to the people
-            log.warning("timeout_not_fired", application_id=application.id, transition=transition, error=error.code)
-            session.rollback()
+def _fire_timeout(context: Context, session: Session, application: Application) -> None:
+    """The state's ``on_timeout`` transition, fired by the system inside the timer's transaction."""
+    runner = workflows.runner_for(context, application.workflow_key, application.workflow_version)
+    transition = runner.spec.states_by_id[application.state].on_timeout
+    if transition is None:
+        return
+    try:  # apply_transition refuses (raises) before it writes anything, so nothing is half done
+        apply_transition(session, context, runner, application, SYSTEM_ACTOR, transition, "期限届满，系统自动办理", {})
+    except GreenlaneError as error:  # e.g. a guard that no longer holds: leave it to the people
+        log.warning("timeout_not_fired", application_id=application.id, transition=transition, error=error.code)

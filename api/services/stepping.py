@@ -80,20 +80,24 @@ def apply_transition(
     process_before = StepClock.from_json(application.process_clock)
     process = next_process_clock(spec, process_before, fired.transition, fired.to_state, today, calendar)
     expected = application.version
+    # a new or changed step clock clears the overdue mark; otherwise the column keeps whatever the
+    # scheduler wrote, even after this request read the row
+    reset = {"overdue": False} if clock != before else {}
     written = session.exec(  # the WHERE re-checks version, so a racing writer loses
         update(Application)
         .where(col(Application.id) == application.id, col(Application.version) == expected)
         .values(
+            **reset,
             state=fired.to_state,
             outcome=fired.outcome,
             version=expected + 1,
             data=fired.data,
+            district=fired.data.get("district"),
             updated_at=now,
             clock=clock.to_json() if clock else None,
             joint=fired.joint,
             process_clock=process.to_json() if process else None,
             deadline=end_of_day(clock.due) if clock and clock.due else None,
-            overdue=application.overdue and clock == before,
         )
     ).rowcount
     if written != 1:

@@ -30,7 +30,7 @@ from api.db.models import (
     WebhookSubscription,
 )
 from api.schemas import ApplicationPublic, TransitionRequest
-from api.services import applications
+from api.services import applications, idempotency
 from api.services.applications import FireTransition
 from api.services.auth import actor_by_username
 from api.services.context import Context
@@ -353,4 +353,6 @@ def _first_answer(context: Context, actor: Actor, key: str) -> ApplicationPublic
         record = session.exec(
             select(IdempotencyRecord).where(IdempotencyRecord.actor_id == actor.user_id, IdempotencyRecord.key == key)
         ).first()
-    return None if record is None else ApplicationPublic.model_validate(record.response)
+    if record is None or record.status_code == idempotency.PENDING:
+        return None  # not answered yet: fire_transition's own claim says 409, or takes over an abandoned one
+    return ApplicationPublic.model_validate(record.response)

@@ -235,3 +235,15 @@ def test_can_both_hold_over_booleans_and_numbers() -> None:
     assert can_both_hold(local, city, booleans) is False
     assert can_both_hold(parse_condition("area > 100"), parse_condition("area < 101"), {}) is False
     assert can_both_hold(parse_condition("area > 100"), parse_condition("area < 102"), {}) is True
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan"), True, "1"])
+def test_number_fields_take_finite_numbers_only(value: object) -> None:
+    from engine.errors import InvalidData
+    from engine.forms import clean_data
+    from engine.spec import FieldSpec
+
+    score = FieldSpec(name="score", type="number", label="评分")
+    with pytest.raises(InvalidData, match="score"):
+        clean_data([score], {"score": value})
+    assert clean_data([score], {"score": 87.5}) == {"score": 87.5}

@@ -82,3 +82,18 @@ def test_clock_round_trips_through_json() -> None:
     clock = StepClock("x", "natural_days", 30, date(2026, 3, 2), 3, date(2026, 3, 5), "专家评审", None, True, 4)
     assert StepClock.from_json(clock.to_json()) == clock
     assert StepClock.from_json(None) is None
+
+
+def test_an_expert_review_pause_outlasts_a_supplement_round_trip(spec: WorkflowSpec) -> None:
+    clock = start(spec.states_by_id["local_review"], date(2026, 3, 4), CALENDAR)
+    steps = [
+        ("pause", "local_review", "local_review", date(2026, 3, 5)),
+        ("request_supplement", "local_review", "local_review_supplement", date(2026, 3, 6)),
+        ("supplement", "local_review_supplement", "local_review", date(2026, 3, 9)),
+    ]
+    for trigger, source, target, today in steps:
+        clock = next_clock(spec, clock, _transition(spec, trigger, source), source, target, today, CALENDAR, "专家评审")  # type: ignore[arg-type]
+    assert clock is not None and clock.is_paused and clock.held  # only an explicit resume ends it
+    resume_transition = _transition(spec, "resume", "local_review")
+    resumed = next_clock(spec, clock, resume_transition, "local_review", "local_review", date(2026, 3, 20), CALENDAR)  # type: ignore[arg-type]
+    assert resumed is not None and not resumed.is_paused and not resumed.held and resumed.used_before == 1
