@@ -84,8 +84,10 @@ def unknown_roles(spec: WorkflowSpec) -> Iterator[Problem]:
 
 def unknown_names(spec: WorkflowSpec) -> Iterator[Problem]:
     materials = {material.name for material in spec.materials}
+    # what an earlier step recorded (e.g. 容缺受理's missing_items) stays in the data, so it may be read
+    recorded = {field.name for transition in spec.transitions for field in transition.fields}
     for index, transition in enumerate(spec.transitions):
-        known = set(spec.fields_by_name) | {f.name for f in transition.fields} | set(DERIVED_FACTS)
+        known = set(spec.fields_by_name) | recorded | set(DERIVED_FACTS)
         condition = transition.condition
         for name in sorted(condition.names - known) if condition else []:
             yield ("transitions", index, "when"), f"条件引用了未声明的字段 '{name}'"

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import product
 from typing import Any
 
 from transitions import EventData, Machine
@@ -218,13 +219,19 @@ def _action(spec: WorkflowSpec, candidates: list[TransitionSpec], case: Case, ac
 
 
 def _may_hold(transition: TransitionSpec, facts: Mapping[str, Any]) -> bool:
-    """Whether the guard holds; a guard over the transition's own input is decided when it fires."""
+    """Whether the guard can hold now. A guard over the transition's own input (e.g. 退回's target)
+    holds if some choice the actor could make satisfies it; free-text input is decided on firing."""
     condition = transition.condition
     if condition is None:
         return True
-    if condition.names & {f.name for f in transition.fields}:
+    inputs = [f for f in transition.fields if f.name in condition.names]
+    if not inputs:
+        return condition.evaluate(facts)
+    if any(f.type not in ("enum", "boolean") for f in inputs):
         return True
-    return condition.evaluate(facts)
+    choices = [f.enum or [] if f.type == "enum" else [True, False] for f in inputs]
+    names = [f.name for f in inputs]
+    return any(condition.evaluate({**facts, **dict(zip(names, values, strict=True))}) for values in product(*choices))
 
 
 def _refusal(transition: TransitionSpec, case: Case, actor: Actor) -> str | None:

@@ -226,3 +226,18 @@ def test_refuse_acceptance_needs_reasons(api: Api, clock: FixedClock) -> None:
     assert (last["action"], last["from_state"], last["to_state"], last["comment"]) == (
         "refuse_acceptance", "submitted", "rejected", reason)  # fmt: skip
     assert last["actor"] == "dongcheng.zhujian"
+
+
+def test_acceptance_with_gaps_blocks_approval_until_confirmed(api: Api, clock: FixedClock) -> None:
+    """容缺受理: the review runs, the approval waits for the missing non-key materials."""
+    plan = submitted(api, clock, "owner")
+    plan = api.step("dongcheng.zhujian", plan, "accept_with_gaps",
+                    data={"missing_items": ["银行资信证明"], "supply_by": "2026-04-30"})  # fmt: skip
+    assert plan["state"] == "local_review" and plan["data"]["missing_items"] == ["银行资信证明"]
+    plan = api.step("dongcheng.zhujian", plan, "pass_review", data={"review_opinion": "同意"})
+    blocked = api.fire("dongcheng.gov", plan, "approve", data={"approval_doc_no": "东政字〔2026〕9号"})
+    assert_problem(blocked, 422, "guard_failed")
+    assert "容缺" in blocked.json()["detail"]
+    plan = api.step("dongcheng.zhujian", plan, "confirm_gaps_supplied", data={"gaps_supplied_on": "2026-04-20"})
+    plan = api.step("dongcheng.gov", plan, "approve", data={"approval_doc_no": "东政字〔2026〕9号"})
+    assert (plan["state"], plan["outcome"]) == ("awaiting_filing", "approved")

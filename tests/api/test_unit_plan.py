@@ -213,9 +213,14 @@ def test_supplement_loops_returns_and_audit(api: Api, clock: FixedClock) -> None
     plan = api.step("city.zrzy", plan, "accept")
     plan = api.step("city.zrzy", plan, "pass_review", data={"review_opinion": "同意"})
     assert plan["state"] == "gov_approval"
-    silent = api.fire("city.gov", plan, "return")
-    assert_problem(silent, 422, "invalid_data")
-    plan = api.step("city.gov", plan, "return", comment="公共服务设施布局与专项规划确定的学校用地不一致")
+    silent = api.fire("city.gov", plan, "return", data={"target": "planning_review"})
+    assert_problem(silent, 422, "invalid_data")  # no reasons
+    unlisted = api.fire("city.gov", plan, "return", comment="退回", data={"target": "submitted"})
+    assert_problem(unlisted, 422, "invalid_data")  # S19: not a step this return may name
+    untargeted = api.fire("city.gov", plan, "return", comment="退回")
+    assert_problem(untargeted, 422, "invalid_data")
+    plan = api.step("city.gov", plan, "return", comment="公共服务设施布局与专项规划确定的学校用地不一致",
+                    data={"target": "planning_review"})  # fmt: skip
     assert plan["state"] == "planning_review"
     plan = api.step("city.zrzy", plan, "pass_review", data={"review_opinion": "已按意见修改"})
     plan = api.step("city.gov", plan, "approve", data={"approval_doc_no": "示政字〔2026〕30号"})
@@ -261,3 +266,15 @@ def test_who_may_compile_and_withdraw(api: Api, clock: FixedClock) -> None:
     plan = api.step("dongcheng.zhujian", plan, "withdraw", comment="单元范围调整")
     assert (plan["state"], plan["outcome"], plan["available_actions"]) == ("withdrawn", "withdrawn", [])
     assert trail(api, plan)[-1] == ("withdraw", "planning_review", "withdrawn")
+
+
+def test_government_may_return_to_the_compiler(api: Api, clock: FixedClock) -> None:
+    plan = api.created("linhe.zhujian", "unit_plan", unit_plan_data(district="linhe"))
+    plan = api.step("linhe.zhujian", plan, "publish_notice")
+    wait_out_notice(clock, "unit_plan")
+    plan = api.step("linhe.zhujian", plan, "submit")
+    plan = api.step("linhe.zrzy", plan, "accept")
+    plan = api.step("linhe.zrzy", plan, "pass_review", data={"review_opinion": "同意"})
+    plan = api.step("linhe.gov", plan, "return", comment="单元范围需调整", data={"target": "draft"})
+    assert plan["state"] == "draft" and plan["clock"] is None
+    assert audit(api, plan)[-1]["data"]["input"] == {"target": "draft"}
