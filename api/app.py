@@ -14,7 +14,7 @@ from api import problems
 from api.body_limit import BodyLimitMiddleware
 from api.db.database import Database
 from api.db.migrate import upgrade_to_head
-from api.routes import applications, auth, calendar, credit, system, webhooks, workflows
+from api.routes import applications, auth, calendar, credit, materials, system, webhooks, workflows
 from api.services import demo, outbox, scheduler
 from api.services import workflows as workflow_service
 from api.services.context import Context
@@ -53,11 +53,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, pre
     )
     app.state.context = context
     problems.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, upload_max_bytes=settings.max_upload_bytes
+    )
     for router in (
         auth.router,
         workflows.router,
         applications.router,
+        materials.router,
         calendar.router,
         credit.router,
         system.router,

@@ -9,19 +9,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.errors import PayloadTooLarge
 
+# multipart boundaries, part headers and the form's other fields around one uploaded file
+UPLOAD_OVERHEAD_BYTES = 65_536
+
 
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every body, except a POST to a materials upload path (the API's
+    ``/api/v1/applications/{id}/materials`` and the page's ``/applications/{id}/materials``), which may
+    carry one file of ``upload_max_bytes`` plus the multipart overhead; the service checks the file's
+    exact size against the same setting."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = max(max_bytes, (upload_max_bytes or 0) + UPLOAD_OVERHEAD_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        is_upload = scope.get("method") == "POST" and str(scope.get("path", "")).endswith("/materials")
+        limit = self.upload_max_bytes if is_upload else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _refuse(scope, send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(scope, send, limit)
             return
         # A chunked body has no Content-Length: read it here, up to the limit, before any handler
         # does (a handler's parser would turn an error raised mid-read into a 400).
@@ -31,8 +42,8 @@ class BodyLimitMiddleware:
             message = await receive()
             messages.append(message)
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                await _refuse(scope, send, self.max_bytes)
+            if received > limit:
+                await _refuse(scope, send, limit)
                 return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break

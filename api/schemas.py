@@ -84,6 +84,18 @@ class AuditEventPublic(BaseModel):
     hash: str
 
 
+class MaterialPublic(BaseModel):
+    id: int
+    application_id: int
+    name: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime
+
+
 class AuditVerification(BaseModel):
     ok: bool
     events: int

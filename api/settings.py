@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     demo: bool = False
     token_minutes: int = 480
     max_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 10_485_760  # one material file; its upload route allows this much body
     log_json: bool = False
     # webhooks: a prepared app (serve) runs the delivery thread unless GREENLANE_WEBHOOK_WORKER=false;
     # an app built with prepare=False (the tests) never starts it and tests call run_once() themselves

@@ -73,6 +73,13 @@ class InvalidData(GreenlaneError):
     message_zh = "提交的数据有误。"
 
 
+class MaterialTypeRefused(InvalidData):
+    """An uploaded file's extension is not allowed, or its content does not start like that type."""
+
+    code = "material_type_refused"
+    message_zh = "不接受该文件类型。"
+
+
 class GuardFailed(GreenlaneError):
     code = "guard_failed"
     message_zh = "办理条件不满足。"

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from api.schemas import ActionPublic, ApplicationPublic, AuditEventPublic
-from api.services import applications, workflows
+from api.schemas import ActionPublic, ApplicationPublic, AuditEventPublic, MaterialPublic
+from api.services import applications, materials, workflows
 from api.services.context import Context
 from engine.runner import Actor
 from engine.spec import FieldSpec, WorkflowSpec
@@ -16,7 +16,12 @@ from web.forms import display_value, field_specs
 NOTICES = {
     "version_conflict": "该申请刚刚已被他人办理，页面已刷新为最新状态。请核对后再办理。",
     "created": "申请已保存（编制中）。可继续办理“发布方案公示”等后续事项。",
+    "material_uploaded": "材料已上传，文件的 SHA-256 已记入办理记录。",
 }
+
+
+ACTION_TITLES = {"create": "创建申请", "material_uploaded": "上传材料"}  # audit actions that are not transitions
+MATERIAL_DETAILS = (("材料", "name"), ("文件", "filename"), ("SHA-256", "sha256"))
 
 
 @dataclass
@@ -42,6 +47,18 @@ class TimelineEntry:
 
 
 @dataclass
+class MaterialsView:
+    """The materials section: the files, their declared names' labels, and the upload form's state."""
+
+    items: list[MaterialPublic]
+    labels: dict[str, str]  # declared material name → its Chinese label
+    can_upload: bool
+    max_upload_mb: float
+    name: str = ""
+    error: str | None = None
+
+
+@dataclass
 class ApplicationView:
     application: ApplicationPublic
     spec: WorkflowSpec
@@ -49,6 +66,7 @@ class ApplicationView:
     actions: list[ActionView]
     timeline: list[TimelineEntry]
     diagram: str
+    materials: MaterialsView
     notice: str | None = None
 
 
@@ -65,6 +83,12 @@ def application_view(context: Context, actor: Actor, application_id: int, notice
         actions=[ActionView(action, field_specs(action.fields)) for action in application.available_actions],
         timeline=[_entry(spec, event) for event in reversed(events)],
         diagram=workflows.diagram_at(context, application.workflow, application.workflow_version, application.state),
+        materials=MaterialsView(
+            items=materials.list_materials(context, actor, application_id),
+            labels={m.name: m.label for m in spec.materials},
+            can_upload=materials.may_upload(context, actor, application_id),
+            max_upload_mb=context.settings.max_upload_bytes / 1_048_576,
+        ),
         notice=NOTICES.get(notice or ""),
     )
 
@@ -74,13 +98,15 @@ def _entry(spec: WorkflowSpec, event: AuditEventPublic) -> TimelineEntry:
     fired = [t for t in fired if t.target == event.to_state] or fired  # guarded variants share an id
     fields_by_name = {f.name: f for f in fired[0].fields} if fired else {}
     given: dict[str, Any] = event.data.get("input") or {}
+    if event.action == "material_uploaded":
+        given = {label: event.data.get(key) for label, key in MATERIAL_DETAILS}
     details = [(fields_by_name[name].label if name in fields_by_name else name,
                 display_value(fields_by_name.get(name), value)) for name, value in given.items()]  # fmt: skip
     state = spec.states_by_id
     return TimelineEntry(
         at=event.at,
         actor=event.actor,
-        what="创建申请" if event.action == "create" else (fired[0].title if fired else event.action),
+        what=ACTION_TITLES.get(event.action) or (fired[0].title if fired else event.action),
         from_title=state[event.from_state].title if event.from_state in state else "",
         to_title=state[event.to_state].title if event.to_state in state else "",
         comment=event.comment,

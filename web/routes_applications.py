@@ -1,4 +1,4 @@
-"""Inbox, the generated application form, and the application page with its actions."""
+"""Inbox, the generated application form, and the application page with its actions and materials."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
+from api.problems import status_of
 from api.schemas import ApplicationCreate, TransitionRequest
-from api.services import applications, inbox, workflows
+from api.services import applications, inbox, materials, workflows
 from engine.errors import (
     GuardFailed,
     IdempotencyKeyReused,
     InvalidData,
+    PayloadTooLarge,
     PermissionDenied,
     TransitionNotAllowed,
     VersionConflict,
@@ -121,6 +124,36 @@ def fire_transition(
     if request.headers.get("hx-request"):
         return render(request, "_action_form.html", values, actor=actor)
     return render(request, "application.html", values, status_code=422, actor=actor)
+
+
+@router.post("/applications/{application_id}/materials", response_class=HTMLResponse)
+def upload_material(
+    request: Request, application_id: int, context: ContextDep, actor: PageActor, form: VerifiedForm
+) -> Response:
+    """The page's multipart upload form; a refused file redraws the page with the reason beside the form."""
+    name = str(form.get("name") or "")
+    upload = form.get("file")
+    filename, content_type, data = "", "", b""
+    if isinstance(upload, UploadFile):  # absent only when the form was tampered with: the service says why
+        try:
+            filename, content_type, data = upload.filename or "", upload.content_type or "", upload.file.read()
+        finally:
+            upload.file.close()
+    try:
+        materials.upload(context, actor, application_id, name, filename, content_type, data)
+        return redirect(request, f"/applications/{application_id}?notice=material_uploaded")
+    except (InvalidData, PayloadTooLarge, PermissionDenied, TransitionNotAllowed) as refused:
+        view = application_view(context, actor, application_id)
+        view.materials.name, view.materials.error = name, refused.detail
+        values = {"view": view, "idempotency_key": uuid.uuid4().hex, "input_kinds": INPUT_KINDS}
+        return render(request, "application.html", values, status_code=status_of(refused), actor=actor)
+
+
+@router.get("/applications/{application_id}/materials/{material_id}")
+def download_material(application_id: int, material_id: int, context: ContextDep, actor: PageActor) -> Response:
+    found = materials.download(context, actor, application_id, material_id)
+    headers = {"Content-Disposition": found.content_disposition}
+    return Response(found.content, media_type=found.material.content_type, headers=headers)
 
 
 def _show_invalid(action: ActionView, field: str, detail: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.db.types import JsonColumn, UtcDateTime
@@ -74,6 +74,26 @@ class Application(SQLModel, table=True):
     process_clock: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
     # joint review (会签): branch id -> {"status": pending|approved|skipped, ...}
     joint: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonColumn, nullable=True))
+
+
+class Material(SQLModel, table=True):
+    """One uploaded file of an application's materials (申请材料), inserted, never updated.
+
+    The bytes are stored in the row (``content``): the simplest durable choice. They commit in the
+    same transaction as the audit event that records their sha256, go into the same backup, and
+    leave no orphan files behind; uploads are capped by GREENLANE_MAX_UPLOAD_BYTES (10 MiB).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    name: str = Field(max_length=64)  # the declared material's name, or a free label
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=128)  # from the checked extension, not the client's claim
+    size: int
+    sha256: str = Field(max_length=64)
+    uploaded_by: str = Field(max_length=64)
+    uploaded_at: datetime = Field(sa_type=UtcDateTime)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class AuditEvent(SQLModel, table=True):

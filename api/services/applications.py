@@ -94,13 +94,13 @@ def create_application(context: Context, actor: Actor, body: ApplicationCreate) 
 
 def get_application(context: Context, actor: Actor, application_id: int) -> ApplicationPublic:
     with context.db.read() as session:
-        application = _visible(session, actor, application_id)
+        application = visible(session, actor, application_id)
         return _view(context, session, application, actor, _runner(context, application))
 
 
 def audit_of(context: Context, actor: Actor, application_id: int) -> list[AuditEventPublic]:
     with context.db.read() as session:
-        _visible(session, actor, application_id)
+        visible(session, actor, application_id)
     return [AuditEventPublic.model_validate(e, from_attributes=True) for e in events_of(context, application_id)]
 
 
@@ -180,7 +180,7 @@ def fire_transition(context: Context, actor: Actor, command: FireTransition) -> 
 def _fire(context: Context, actor: Actor, command: FireTransition) -> ApplicationPublic:
     request = command.request
     with context.db.write() as session:
-        application = _visible(session, actor, command.application_id)
+        application = visible(session, actor, command.application_id)
         if application.version != request.expected_version:
             raise VersionConflict(
                 f"申请已更新到第 {application.version} 版（请求基于第 {request.expected_version} 版），请刷新后重试",
@@ -208,7 +208,7 @@ def _request_hash(command: FireTransition) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _visible(session: Session, actor: Actor, application_id: int) -> Application:
+def visible(session: Session, actor: Actor, application_id: int) -> Application:
     application = session.get(Application, application_id)
     if application is None:
         raise NotFound(f"未找到申请 {application_id}", application_id=application_id)
