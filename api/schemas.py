@@ -88,6 +88,7 @@ class MaterialPublic(BaseModel):
     id: int
     application_id: int
     name: str
+    version: int
     filename: str
     content_type: str
     size: int

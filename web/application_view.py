@@ -21,7 +21,7 @@ NOTICES = {
 
 
 ACTION_TITLES = {"create": "创建申请", "material_uploaded": "上传材料"}  # audit actions that are not transitions
-MATERIAL_DETAILS = (("材料", "name"), ("文件", "filename"), ("SHA-256", "sha256"))
+MATERIAL_DETAILS = (("材料", "name"), ("版本", "version"), ("文件", "filename"), ("SHA-256", "sha256"))
 
 
 @dataclass
@@ -100,6 +100,7 @@ def _entry(spec: WorkflowSpec, event: AuditEventPublic) -> TimelineEntry:
     given: dict[str, Any] = event.data.get("input") or {}
     if event.action == "material_uploaded":
         given = {label: event.data.get(key) for label, key in MATERIAL_DETAILS}
+        given["材料"] = next((m.label for m in spec.materials if m.name == given["材料"]), given["材料"])
     details = [(fields_by_name[name].label if name in fields_by_name else name,
                 display_value(fields_by_name.get(name), value)) for name, value in given.items()]  # fmt: skip
     state = spec.states_by_id

@@ -87,6 +87,7 @@ class Material(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     name: str = Field(max_length=64)  # the declared material's name, or a free label
+    version: int = 1  # the n-th file uploaded under this name for this application
     filename: str = Field(max_length=255)
     content_type: str = Field(max_length=128)  # from the checked extension, not the client's claim
     size: int

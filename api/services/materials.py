@@ -1,7 +1,10 @@
 """An application's materials (申请材料): upload, list and download files (one transaction per call).
 
-Who may see an application may list and download its files; only the applicant's organisation may
-upload, and only until the application reaches a final state. A file is accepted when its
+A file uploaded under a material name the workflow declares becomes the application's reference
+for that material (``data["materials"]``), so a transition that ``requires`` it can then be fired;
+uploading the same name again makes a new version. Who may see an application may list and
+download its files; only the applicant's organisation may upload, and only until the application
+reaches a final state. A file is accepted when its
 extension is one of ``ALLOWED_TYPES`` and its first bytes agree with it (PDF, PNG and JPEG have
 their own signatures; OFD, DOCX and XLSX are ZIP containers). The type stored and served is the
 one that belongs to the checked extension: the client's declared type is not trusted (browsers
@@ -12,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import PureWindowsPath
 from urllib.parse import quote
 
 from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select, update
 
 from api.db.models import Application, Material
 from api.schemas import MaterialPublic
@@ -31,7 +35,9 @@ from engine.errors import (
     PayloadTooLarge,
     PermissionDenied,
     TransitionNotAllowed,
+    VersionConflict,
 )
+from engine.forms import MATERIALS_KEY
 from engine.runner import Actor
 
 _ZIP = b"PK\x03\x04"
@@ -87,16 +93,21 @@ def upload(
     now = context.clock.now()
     with context.db.write() as session:
         application = _uploadable(context, session, actor, application_id)
+        version = _next_version(session, application_id, name)
         material = Material(
-            application_id=application_id, name=name, filename=filename, content_type=stored_type, size=len(data),
-            sha256=digest, uploaded_by=actor.username, uploaded_at=now, content=data,
+            application_id=application_id, name=name, version=version, filename=filename, content_type=stored_type,
+            size=len(data), sha256=digest, uploaded_by=actor.username, uploaded_at=now, content=data,
         )  # fmt: skip
         session.add(material)
         session.flush()
+        assert material.id is not None
+        if name in _declared(context, application):
+            _record_reference(session, application, name, material.id, now)
         audit = append_event(
             session, at=now, actor=actor, application_id=application_id, action="material_uploaded",
             from_state=application.state, to_state=application.state,
-            data={"material_id": material.id, "name": name, "filename": filename, "size": len(data), "sha256": digest},
+            data={"material_id": material.id, "name": name, "version": version, "filename": filename,
+                  "size": len(data), "sha256": digest},
         )  # fmt: skip
         outbox.record_event(session, "application.material_uploaded", application, audit)
         return _public(material)
@@ -146,6 +157,32 @@ def _uploadable(context: Context, session: Session, actor: Actor, application_id
             f"申请已办结（{state.title}），不能再上传材料", application_id=application_id, state=application.state
         )
     return application
+
+
+def _declared(context: Context, application: Application) -> set[str]:
+    spec = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
+    return {material.name for material in spec.materials}
+
+
+def _next_version(session: Session, application_id: int, name: str) -> int:
+    """Uploading the same material again makes a new version; earlier versions stay listed."""
+    query = select(func.count()).where(col(Material.application_id) == application_id, col(Material.name) == name)
+    return int(session.exec(query).one()) + 1
+
+
+def _record_reference(session: Session, application: Application, name: str, material_id: int, now: datetime) -> None:
+    """A declared material's newest file becomes the application's document reference for it
+    (``data["materials"][name]``), which is what a transition's ``requires.materials`` checks.
+    The data changed, so the version moves on: a page showing the old version must reload."""
+    references = {**(application.data.get(MATERIALS_KEY) or {}), name: f"material:{material_id}"}
+    written = session.exec(
+        update(Application)
+        .where(col(Application.id) == application.id, col(Application.version) == application.version)
+        .values(data={**application.data, MATERIALS_KEY: references}, version=application.version + 1, updated_at=now)
+    ).rowcount
+    if written != 1:
+        raise VersionConflict(expected=application.version)
+    session.refresh(application)
 
 
 def _clean_name(name: str) -> str:

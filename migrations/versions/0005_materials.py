@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('application_id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('filename', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('content_type', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
 from api.db.models import Material, OutboxEvent
-from tests.factories import Api, assert_problem, audit, implementation_plan_data
+from tests.factories import Api, assert_problem, audit, implementation_plan_data, unit_plan_data
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
@@ -134,3 +135,37 @@ def test_no_upload_once_the_application_is_final(api: Api, application: dict[str
     assert withdrawn["state"] == "withdrawn"
     assert_problem(upload(api, "owner", withdrawn, "late.pdf", PDF), 409, "transition_not_allowed")
     assert stored(api) == []
+
+
+UNIT_PLAN_NEEDS_TEXT = (
+    (Path(__file__).parents[2] / "workflows" / "unit_plan.yaml")
+    .read_text(encoding="utf-8")
+    .replace("requires: {fields: [positioning,", "requires: {materials: [plan_document], fields: [positioning,", 1)
+)
+
+
+def test_a_declared_material_becomes_the_reference_a_transition_requires(api: Api) -> None:
+    published = api.client.put(
+        "/api/v1/workflows/unit_plan", content=UNIT_PLAN_NEEDS_TEXT.encode(), headers=api.headers("admin")
+    )
+    assert published.status_code == 201, published.text
+    plan = api.created("dongcheng.zhujian", "unit_plan", unit_plan_data())
+    refused = assert_problem(api.fire("dongcheng.zhujian", plan, "publish_notice"), 422, "invalid_data")
+    assert "单元规划成果文本（盖章版）" in refused["detail"]
+
+    first = upload(api, "dongcheng.zhujian", plan, "成果文本.pdf", PDF, name="plan_document").json()
+    second = upload(api, "dongcheng.zhujian", plan, "成果文本-修改.pdf", PDF + b"%v2", name="plan_document").json()
+    free = upload(api, "dongcheng.zhujian", plan, "现场照片.png", PNG, name="现场照片").json()
+    assert [(m["name"], m["version"]) for m in (first, second, free)] == [
+        ("plan_document", 1), ("plan_document", 2), ("现场照片", 1)
+    ]  # fmt: skip
+    view = api.get("dongcheng.zhujian", f"/api/v1/applications/{plan['id']}").json()
+    assert view["data"]["materials"] == {"plan_document": f"material:{second['id']}"}
+    assert view["version"] == plan["version"] + 2  # the two declared uploads changed the data; the free one did not
+    assert [e["data"]["version"] for e in material_events(api, plan)] == [1, 2, 1]
+
+    stale = api.fire("dongcheng.zhujian", plan, "publish_notice")  # the page still shows the old version
+    assert_problem(stale, 409, "version_conflict")
+    published_notice = api.step("dongcheng.zhujian", view, "publish_notice")
+    assert published_notice["state"] == "public_notice"
+    assert api.get("admin", "/api/v1/audit/verify").json()["ok"] is True
