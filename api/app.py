@@ -22,6 +22,8 @@ from api.settings import Settings, get_settings
 from api.workers import PeriodicWorker
 from engine.clock import Clock, DemoClock, SystemClock
 
+log = structlog.get_logger(__name__)
+
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None, prepare: bool = True) -> FastAPI:
     """Build the ASGI app; with ``prepare`` also migrate, publish bundled workflows and seed the demo."""
@@ -85,6 +87,8 @@ def prepare_database(context: Context) -> None:
     workflow_service.publish_bundled(context)
     if context.settings.demo:
         demo.seed_demo(context)
+    elif retired := demo.retire_demo_accounts(context):
+        log.warning("demo_accounts_disabled", count=retired, reason="started without --demo")
 
 
 def _configure_logging(settings: Settings) -> None:

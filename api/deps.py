@@ -29,4 +29,5 @@ def current_actor(context: ContextDep, token: Annotated[str | None, Depends(_bea
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 # A row id in a path: bounded like the database's BIGINT, so a huge number is a 422, not a 500.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+MAX_ROW_ID = 2**63 - 1  # a BIGINT; beyond it SQLite overflows instead of finding nothing
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

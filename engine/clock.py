@@ -6,6 +6,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from engine.errors import InvalidData
+
+LAST_DEMO_YEAR = 2200  # far beyond any deadline, far before datetime's year 9999
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -45,5 +49,7 @@ class DemoClock:
         if delta < timedelta(0):
             raise ValueError("the demo clock only moves forward")
         with self._lock:
+            if (datetime.now(UTC) + self._offset).year + delta.days // 365 >= LAST_DEMO_YEAR:
+                raise InvalidData(f"演示时钟不能超过 {LAST_DEMO_YEAR} 年", field="advance")
             self._offset += delta
         return self.now()

@@ -26,6 +26,7 @@ def verify_audit(context: ContextDep, actor: CurrentActor) -> AuditVerification:
     return system.verify_audit(context, actor)
 
 
+MAX_ADVANCE = timedelta(days=3660)  # ten years a step: more than any statutory limit, far from datetime's end
 _DURATION = re.compile(r"^P(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?)?$")
 
 
@@ -36,15 +37,22 @@ class ClockAdvance(BaseModel):
     @field_validator("advance")
     @classmethod
     def _iso_duration(cls, value: str) -> str:
-        if value in ("P", "PT") or not _DURATION.match(value):
+        match = _DURATION.match(value)
+        if value in ("P", "PT") or not match:
             raise ValueError("应为 ISO 8601 时长，如 P31D、PT2H")
+        if _delta(match) > MAX_ADVANCE:
+            raise ValueError(f"演示时钟每次最多前进 {MAX_ADVANCE.days} 天")
         return value
 
     def delta(self) -> timedelta:
         match = _DURATION.match(self.advance)
         assert match is not None
-        parts = {name: int(value) for name, value in match.groupdict().items() if value}
-        return timedelta(**parts)
+        return _delta(match)
+
+
+def _delta(match: re.Match[str]) -> timedelta:
+    parts = {name: min(int(value), 10**6) for name, value in match.groupdict().items() if value}  # caps a huge
+    return timedelta(**parts)  # number of days well below timedelta's own limit, then MAX_ADVANCE refuses it
 
 
 class ClockNow(BaseModel):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import ContextDep, CurrentActor, RowId
+from api.deps import MAX_ROW_ID, ContextDep, CurrentActor, RowId
 from api.schemas import ApplicationPublic
 from api.services import webhooks
 from api.services.webhooks import (
@@ -62,8 +62,8 @@ def list_deliveries(
     context: ContextDep,
     actor: CurrentActor,
     status: str | None = None,
-    subscription_id: int | None = None,
-    application_id: int | None = None,
+    subscription_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    application_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[DeliveryPublic]:
     query = DeliveryFilter(status, subscription_id, application_id, limit)

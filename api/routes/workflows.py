@@ -5,9 +5,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from api import problems
 from api.deps import ContextDep, CurrentActor
 from api.schemas import ValidationResult, WorkflowSummary
 from api.services import workflows
+from engine.errors import SpecInvalid
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 
@@ -39,7 +41,11 @@ def get_diagram(key: str, context: ContextDep, actor: CurrentActor) -> str:
 @router.post("/{key}/validate", openapi_extra=_YAML_BODY)
 async def validate_workflow(key: str, request: Request, actor: CurrentActor) -> Response:
     result = workflows.validate(key, await _yaml_text(request))
-    return JSONResponse(result.model_dump(), status_code=200 if result.valid else 422)
+    if result.valid:
+        return JSONResponse(result.model_dump())
+    errors = [item.model_dump() for item in result.errors]
+    detail = "工作流定义有误：" + "；".join(f"第 {e['line']} 行 {e['path']}：{e['message']}" for e in errors)
+    return problems.problem(request, 422, SpecInvalid.code, SpecInvalid.message_zh, detail, valid=False, errors=errors)
 
 
 @router.put("/{key}", status_code=201, openapi_extra=_YAML_BODY)

@@ -23,6 +23,10 @@ def hash_password(password: str) -> str:
     return _passwords.hash(password)
 
 
+def password_matches(password: str, password_hash: str) -> bool:
+    return bool(_passwords.verify(password, password_hash))
+
+
 def issue_token(context: Context, username: str, password: str) -> str:
     """Raises Unauthenticated for an unknown user, a wrong password or a disabled account."""
     with context.db.read() as session:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.db.models import District, Organisation, User
-from api.services.auth import hash_password
+from api.services.auth import hash_password, password_matches
 from api.services.context import Context
 
 DEMO_PASSWORD = "demo"
@@ -48,7 +48,10 @@ def seed_demo(context: Context) -> int:
                 organisation = Organisation(code=org_code, name=org_name, district=district)
                 session.add(organisation)
                 session.flush()
-            if session.exec(select(User).where(User.username == username)).first() is None:
+            user = session.exec(select(User).where(User.username == username)).first()
+            if user is not None and not user.is_active and password_matches(DEMO_PASSWORD, user.password_hash):
+                user.is_active = True  # put away by a start without --demo (see retire_demo_accounts)
+            if user is None:
                 assert organisation.id is not None
                 session.add(User(
                     username=username, display_name=org_name, password_hash=hash_password(DEMO_PASSWORD),
@@ -56,3 +59,18 @@ def seed_demo(context: Context) -> int:
                 ))  # fmt: skip
                 created += 1
     return created
+
+
+def retire_demo_accounts(context: Context) -> int:
+    """Disable the demo accounts that still have the demo password (a start without --demo, on a
+    database once started with it): demo accounts exist only with --demo, and ``admin``/``demo``
+    must not open a real deployment. An account whose password was changed is left alone."""
+    names = [account[0] for account in DEMO_ACCOUNTS]
+    retired = 0
+    with context.db.write() as session:
+        active = session.exec(select(User).where(col(User.username).in_(names), col(User.is_active)))
+        for user in active:
+            if password_matches(DEMO_PASSWORD, user.password_hash):
+                user.is_active = False
+                retired += 1
+    return retired

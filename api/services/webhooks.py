@@ -9,6 +9,7 @@ permission rules, the same ``expected_version`` check, and the webhook-id as Ide
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import secrets
 from collections.abc import Mapping
@@ -34,7 +35,16 @@ from api.services import applications, idempotency
 from api.services.applications import FireTransition
 from api.services.auth import actor_by_username
 from api.services.context import Context
-from engine.errors import InvalidData, NotFound, PermissionDenied, UnknownHookSource, WebhookSignatureInvalid
+from engine.errors import (
+    GuardFailed,
+    InvalidData,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+    UnknownHookSource,
+    VersionConflict,
+    WebhookSignatureInvalid,
+)
 from engine.runner import Actor
 
 EVENT_TYPE = r"^(\*|[a-z_]+\.[a-z_]+)$"
@@ -112,9 +122,9 @@ class SourceWithSecret(SourcePublic):
 
 class HookRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    application_id: int
+    application_id: int = Field(ge=1, le=2**63 - 1)  # a BIGINT row id
     transition: str = Field(min_length=1, max_length=64)
-    expected_version: int | None = None
+    expected_version: int | None = Field(default=None, ge=0, le=2**63 - 1)
     data: dict[str, Any] = {}
     comment: str = Field(default="", max_length=10_000)
 
@@ -301,6 +311,16 @@ def receive_hook(context: Context, name: str, body: bytes, headers: Mapping[str,
     key = f"hook:{source.name}:{webhook_id}"
     if (first := _first_answer(context, actor, key)) is not None:
         return first
+    try:
+        return _fire(context, actor, request, key)
+    except (NotFound, PermissionDenied, InvalidData, GuardFailed, TransitionNotAllowed, VersionConflict) as refused:
+        # the sender retries a message with the same webhook-id: it gets this answer again
+        body_hash = hashlib.sha256(body).hexdigest()
+        idempotency.record_refusal(context, actor.user_id, key, body_hash, refused)
+        raise
+
+
+def _fire(context: Context, actor: Actor, request: HookRequest, key: str) -> ApplicationPublic:
     expected = request.expected_version
     if expected is None:  # the source opted out of optimistic locking: act on the version in force
         expected = applications.get_application(context, actor, request.application_id).version
@@ -355,4 +375,6 @@ def _first_answer(context: Context, actor: Actor, key: str) -> ApplicationPublic
         ).first()
     if record is None or record.status_code == idempotency.PENDING:
         return None  # not answered yet: fire_transition's own claim says 409, or takes over an abandoned one
+    if record.status_code == idempotency.REFUSED:
+        raise idempotency.refusal_of(record)
     return ApplicationPublic.model_validate(record.response)

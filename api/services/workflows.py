@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -13,7 +14,7 @@ from api.db.models import WorkflowVersion
 from api.schemas import ValidationErrorItem, ValidationResult, WorkflowSummary
 from api.services.context import Context
 from engine.diagram import mermaid_diagram
-from engine.errors import InvalidData, PermissionDenied, SpecInvalid, UnknownWorkflow
+from engine.errors import InvalidData, PermissionDenied, SpecInvalid, SpecProblem, UnknownWorkflow
 from engine.loading import content_hash, load_spec
 from engine.runner import Actor, StepRunner
 from engine.spec import WorkflowSpec
@@ -69,7 +70,9 @@ def validate(key: str, text: str) -> ValidationResult:
 def _load_for_key(text: str, key: str) -> WorkflowSpec:
     spec = load_spec(text, f"{key}.yaml")
     if spec.key != key:
-        raise InvalidData(f"YAML 中的 key '{spec.key}' 与地址中的 '{key}' 不一致", field="key")
+        line = next((n for n, row in enumerate(text.splitlines(), 1) if re.match(r"key\s*:", row)), 1)
+        message = f"YAML 中的 key '{spec.key}' 与地址中的 '{key}' 不一致"
+        raise SpecInvalid([SpecProblem(line, "key", message)], f"{key}.yaml")
     return spec
 
 

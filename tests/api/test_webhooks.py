@@ -14,7 +14,7 @@ from api.db.models import AuditEvent, OutboxEvent
 from api.services.context import Context
 from api.services.webhooks import new_secret
 from engine.clock import FixedClock
-from tests.factories import Api, implementation_plan_data
+from tests.factories import Api, assert_problem, implementation_plan_data, unit_plan_data
 
 SUBSCRIPTIONS = "/api/v1/webhooks/subscriptions"
 
@@ -169,3 +169,32 @@ def test_source_names_and_accounts_are_checked(api: Api) -> None:
     listed = api.get("admin", "/api/v1/hooks/sources").json()
     assert [(s["name"], s["account"]) for s in listed] == [("erp", "owner")]
     assert "secret" not in listed[0]
+
+
+def test_a_replayed_webhook_id_gets_the_first_refusal_even_when_it_would_now_succeed(
+    api: Api, clock: FixedClock
+) -> None:
+    secret = register_source(api, "plan-system", "dongcheng.zhujian")
+    plan = api.created("dongcheng.zhujian", "unit_plan", unit_plan_data())
+    body = {"application_id": plan["id"], "transition": "publish_notice", "expected_version": plan["version"] + 1}
+    first = post_hook(api, "plan-system", secret, body, clock.now(), webhook_id="msg_early")
+    assert_problem(first, 409, "version_conflict")
+
+    files = {"file": ("成果.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}  # a declared material: version + 1
+    uploaded = api.client.post(f"/api/v1/applications/{plan['id']}/materials", data={"name": "plan_document"},
+                               files=files, headers=api.headers("dongcheng.zhujian"))  # fmt: skip
+    assert uploaded.status_code == 201, uploaded.text
+    version = api.get("dongcheng.zhujian", f"/api/v1/applications/{plan['id']}").json()["version"]
+    assert version == body["expected_version"]  # the same message would now succeed if it ran again
+
+    clock.advance(timedelta(minutes=1))
+    again = post_hook(api, "plan-system", secret, body, clock.now(), webhook_id="msg_early")
+    assert (again.status_code, again.json()["code"], again.json()["detail"]) == (
+        409, "version_conflict", first.json()["detail"]
+    )  # fmt: skip
+    current = api.get("dongcheng.zhujian", f"/api/v1/applications/{plan['id']}").json()
+    assert (current["state"], current["version"]) == ("draft", version)
+
+    fresh = post_hook(api, "plan-system", secret, body, clock.now(), webhook_id="msg_next")
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["state"] == "public_notice"

@@ -89,8 +89,9 @@ def test_validate_reports_lines_and_changes_nothing(api: Api) -> None:
     expected_line = line_of(broken, "    to: fild\n")
     response = post_yaml(api, "admin", "/api/v1/workflows/unit_plan/validate", broken)
     assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["valid"] is False
+    assert (body["valid"], body["code"]) == (False, "workflow_invalid")
     errors = body["errors"]
     assert errors and all(set(e) == {"line", "path", "message"} for e in errors)
     hit = [e for e in errors if "fild" in e["message"]]
@@ -110,6 +111,14 @@ def test_validate_reports_lines_and_changes_nothing(api: Api) -> None:
     response = post_yaml(api, "admin", "/api/v1/workflows/unit_plan/validate", "key: unit_plan\nstates: [a, b\n")
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["line"] >= 1
+
+    # a document for another workflow: located at its key
+    other = UNIT_PLAN_YAML.replace("key: unit_plan\n", "key: special_plan\n", 1)
+    response = post_yaml(api, "admin", "/api/v1/workflows/unit_plan/validate", other)
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert (error["line"], error["path"]) == (line_of(other, "key: special_plan\n"), "key")
+    assert "special_plan" in error["message"]
 
     assert current(api) == before
     assert {w["version"] for w in api.get("admin", "/api/v1/workflows").json()} == {1}
@@ -182,8 +191,9 @@ def test_publish_refusals_change_nothing(api: Api) -> None:
 
     # the YAML's key must match the URL
     mismatch = put_yaml(api, "admin", "unit_plan", IMPLEMENTATION_PLAN_YAML)
-    body = assert_problem(mismatch, 422, "invalid_data")
+    body = assert_problem(mismatch, 422, "workflow_invalid")
     assert "implementation_plan" in body["detail"]
+    assert [(e["line"], e["path"]) for e in body["errors"]] == [(line_of(IMPLEMENTATION_PLAN_YAML, "key: "), "key")]
     assert current(api) == before
     assert current(api, "implementation_plan")[0] == 1
 
