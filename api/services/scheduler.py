@@ -1,4 +1,5 @@
-"""Durable timers: deadlines that fall due mark applications overdue and may fire a timeout.
+"""Durable timers: deadlines that fall due mark applications overdue and may fire a timeout;
+reminders, 3 working days before a deadline, emit ``application.reminder``.
 
 Timers are rows. A worker claims one by setting ``fired_at`` with a conditional UPDATE in the same
 transaction as its effects, so each timer fires exactly once however many workers run (on
@@ -22,6 +23,7 @@ from api.services.stepping import apply_transition
 from engine.deadlines import StepClock
 from engine.errors import GreenlaneError
 from engine.runner import SYSTEM_ACTOR
+from engine.working_days import end_of_day, shanghai_day
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +54,8 @@ def _due_timer_ids(context: Context, now: datetime, batch: int) -> list[int]:
 
 
 def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
-    """Claim, mark overdue and fire the timeout in ONE transaction: a crash or an unexpected error
-    rolls the claim back too, so the timer stays due for the next run."""
+    """Claim and act (mark overdue and fire the timeout, or remind) in ONE transaction: a crash or
+    an unexpected error rolls the claim back too, so the timer stays due for the next run."""
     with context.db.write() as session:
         claimed = session.exec(
             update(Timer).where(col(Timer.id) == timer_id, col(Timer.fired_at).is_(None)).values(fired_at=now)
@@ -65,10 +67,14 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
         # the row lock makes a racing transition finish first (PostgreSQL); then we see its result
         application = session.get(Application, timer.application_id, with_for_update=True)
         if application is None or not _is_current(timer, application):
-            return 0  # the step moved on, paused or resumed since the timer was set
-        _mark_overdue(context, session, application, timer, now)
-        _fire_timeout(context, session, application)
-    log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state)
+            return 0  # the step moved on, paused, resumed or was recalculated since the timer was set
+        if timer.kind == "reminder":
+            if not _remind(session, application, now):
+                return 0
+        else:
+            _mark_overdue(context, session, application, timer, now)
+            _fire_timeout(context, session, application)
+    log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state, kind=timer.kind)
     return 1
 
 
@@ -95,6 +101,20 @@ def _mark_overdue(context: Context, session: Session, application: Application, 
     )  # fmt: skip
     session.refresh(application)
     outbox.record_event(session, "application.overdue", application, event)
+
+
+def _remind(session: Session, application: Application, now: datetime) -> bool:
+    """``application.reminder`` to whoever acts on the step; a notification, not an audit entry (S16).
+    A reminder that comes too late (the worker was down past the deadline) is dropped: the
+    deadline's own timer reports the step overdue."""
+    clock = StepClock.from_json(application.clock)
+    assert clock is not None and clock.due is not None
+    if shanghai_day(now) > clock.due:
+        return False
+    reminder = {"state": clock.state, "due": clock.due.isoformat(), "deadline": end_of_day(clock.due).isoformat(),
+                "unit": clock.unit, "limit": clock.limit, "provisional": clock.provisional}  # fmt: skip
+    outbox.record_notice(session, "application.reminder", application, now, {"reminder": reminder})
+    return True
 
 
 def _fire_timeout(context: Context, session: Session, application: Application) -> None:

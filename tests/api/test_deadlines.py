@@ -109,6 +109,10 @@ def test_s18_deemed_acceptance_and_overdue_fire_once(api: Api, clock: FixedClock
     application = _submitted(api, clock, "2026-04-15", "2026-04-30")
     assert application["clock"]["due"] == "2026-05-11"
     context = _context(api)
+    at(clock, "2026-05-06", hour=23)
+    assert scheduler.run_due_timers(context) == 0
+    at(clock, "2026-05-07", hour=0)
+    assert scheduler.run_due_timers(context) == 1  # the reminder: 05-08, 05-09 (make-up Saturday), 05-11 left
     at(clock, "2026-05-11", hour=23)
     assert scheduler.run_due_timers(context) == 0  # due at 24:00, not before
     at(clock, "2026-05-12", hour=0)
