@@ -142,6 +142,21 @@ def reminder_day(clock: StepClock, calendar: WorkCalendar) -> date | None:
     return day
 
 
+SUPPLEMENT_REMINDER_DAYS = 20  # PROCESS.md §4.3: an unanswered acceptance-stage 补正 notice
+
+
+def supplement_reminder_day(
+    spec: WorkflowSpec, transition: TransitionSpec, to_state: str, today: date, calendar: WorkCalendar
+) -> date | None:
+    """The day after which the applicant is reminded of the 补正 notice ``transition`` sent on
+    ``today`` (at its 24:00, like a deadline); None for any other transition. A review-stage notice
+    enters a state that does not count (the step clock pauses) and gets no such reminder."""
+    target = spec.states_by_id[to_state]
+    if transition.kind != "request_supplement" or not target.counts or target.limit is not None:
+        return None
+    return add_working_days(today, SUPPLEMENT_REMINDER_DAYS, calendar).day
+
+
 def is_due_soon(clock: StepClock | None, today: date, calendar: WorkCalendar) -> bool:
     """From the reminder day up to and including the due day."""
     if clock is None or clock.due is None or today > clock.due:

@@ -1,5 +1,6 @@
 """Durable timers: deadlines that fall due mark applications overdue and may fire a timeout;
-reminders, 3 working days before a deadline, emit ``application.reminder``.
+reminders, 3 working days before a deadline, emit ``application.reminder``, and a 补正 notice
+unanswered for 20 working days emits ``application.supplement_reminder``.
 
 Timers are rows. A worker claims one by setting ``fired_at`` with a conditional UPDATE in the same
 transaction as its effects, so each timer fires exactly once however many workers run (on
@@ -20,7 +21,7 @@ from api.services import outbox, workflows
 from api.services.audit_trail import append_event
 from api.services.context import Context
 from api.services.stepping import apply_transition
-from engine.deadlines import StepClock
+from engine.deadlines import SUPPLEMENT_REMINDER_DAYS, StepClock
 from engine.errors import GreenlaneError
 from engine.runner import SYSTEM_ACTOR
 from engine.working_days import end_of_day, shanghai_day
@@ -68,17 +69,25 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
         application = session.get(Application, timer.application_id, with_for_update=True)
         if application is None or not _is_current(timer, application):
             return 0  # the step moved on, paused, resumed or was recalculated since the timer was set
-        if timer.kind == "reminder":
-            if not _remind(session, application, now):
-                return 0
-        else:
-            _mark_overdue(context, session, application, timer, now)
-            _fire_timeout(context, session, application)
+        if not _act(context, session, application, timer, now):
+            return 0
     log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state, kind=timer.kind)
     return 1
 
 
+def _act(context: Context, session: Session, application: Application, timer: Timer, now: datetime) -> bool:
+    if timer.kind == "reminder":
+        return _remind(session, application, now)
+    if timer.kind == "supplement_reminder":
+        return _remind_of_supplement(session, application, timer, now)
+    _mark_overdue(context, session, application, timer, now)
+    _fire_timeout(context, session, application)
+    return True
+
+
 def _is_current(timer: Timer, application: Application) -> bool:
+    if timer.kind == "supplement_reminder":  # no clock: any transition since the notice made it stale
+        return application.state == timer.state and application.version == timer.clock_generation
     clock = StepClock.from_json(application.clock)
     return clock is not None and clock.generation == timer.clock_generation and application.state == timer.state
 
@@ -114,6 +123,15 @@ def _remind(session: Session, application: Application, now: datetime) -> bool:
     reminder = {"state": clock.state, "due": clock.due.isoformat(), "deadline": end_of_day(clock.due).isoformat(),
                 "unit": clock.unit, "limit": clock.limit, "provisional": clock.provisional}  # fmt: skip
     outbox.record_notice(session, "application.reminder", application, now, {"reminder": reminder})
+    return True
+
+
+def _remind_of_supplement(session: Session, application: Application, timer: Timer, now: datetime) -> bool:
+    """``application.supplement_reminder``: the 补正 notice is unanswered after 20 working days; the
+    office may now close the application as lapsed (PROCESS.md §4.3). A notification only."""
+    reminder = {"state": timer.state, "working_days": SUPPLEMENT_REMINDER_DAYS,
+                "notified_at": timer.created_at.isoformat()}  # fmt: skip
+    outbox.record_notice(session, "application.supplement_reminder", application, now, {"reminder": reminder})
     return True
 
 

@@ -18,8 +18,8 @@ from api.services import credit, outbox
 from api.services.audit_trail import append_event
 from api.services.calendar import work_calendar
 from api.services.context import Context
-from api.services.timers import schedule_deadline
-from engine.deadlines import StepClock, next_clock, next_process_clock
+from api.services.timers import schedule_deadline, schedule_supplement_reminder
+from engine.deadlines import StepClock, next_clock, next_process_clock, supplement_reminder_day
 from engine.errors import VersionConflict
 from engine.runner import SYSTEM_ACTOR, Actor, Case, Fired, StepRunner
 from engine.spec import WorkflowSpec
@@ -106,6 +106,8 @@ def apply_transition(
     session.refresh(application)
     if clock is not None and clock != before:
         schedule_deadline(session, application, clock, now, calendar)
+    if lapse := supplement_reminder_day(spec, fired.transition, fired.to_state, today, calendar):
+        schedule_supplement_reminder(session, application, lapse, now)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
     if fired.joint is not None:
         facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped

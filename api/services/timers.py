@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -26,3 +26,11 @@ def schedule_deadline(
         remind_at = max(end_of_day(reminder - timedelta(days=1)), now)  # 00:00 of the reminder day
         session.add(Timer(application_id=application.id, kind="reminder", state=clock.state,
                           clock_generation=clock.generation, due_at=remind_at, created_at=now))  # fmt: skip
+
+
+def schedule_supplement_reminder(session: Session, application: Application, day: date, now: datetime) -> None:
+    """A reminder at 24:00 of ``day`` that the 补正 notice is unanswered. Its state has no clock, so
+    ``clock_generation`` holds the application's version: any transition makes the timer stale."""
+    assert application.id is not None
+    session.add(Timer(application_id=application.id, kind="supplement_reminder", state=application.state,
+                      clock_generation=application.version, due_at=end_of_day(day), created_at=now))  # fmt: skip

@@ -119,3 +119,39 @@ def test_the_reminder_moves_with_a_pause_and_an_extension(api: Api, clock: Fixed
     at(clock, "2026-09-16", hour=0)  # 09-17, 09-18 and the make-up Sunday 09-20 left
     assert scheduler.run_due_timers(_context(api)) == 1
     assert [r["reminder"]["due"] for r in _reminders(api)] == ["2026-09-07", "2026-09-20"]
+
+
+def _supplement_reminders(api: Api) -> list[dict[str, Any]]:
+    with _context(api).db.read() as session:
+        query = select(OutboxEvent).where(OutboxEvent.type == "application.supplement_reminder")
+        return [event.payload["data"] for event in session.exec(query.order_by(col(OutboxEvent.id)))]
+
+
+def test_an_unanswered_supplement_notice_is_reminded_after_twenty_working_days_once(
+    api: Api, clock: FixedClock
+) -> None:
+    at(clock, "2026-07-20")
+    drafts = [api.created("owner", "implementation_plan", implementation_plan_data()) for _ in range(2)]
+    drafts = [api.step("owner", draft, "publish_notice") for draft in drafts]
+    at(clock, "2026-07-31")
+    silent, answered = [api.step("owner", draft, "submit") for draft in drafts]
+    at(clock, "2026-08-03")
+    silent, answered = [
+        api.step("dongcheng.zhujian", application, "request_supplement", data={"items": ["产权证明"]})
+        for application in (silent, answered)
+    ]
+    at(clock, "2026-08-10")
+    answered = api.step("owner", answered, "supplement")  # back to 待受理: its reminder is stale
+
+    at(clock, "2026-08-31", hour=23)
+    scheduler.run_due_timers(_context(api))
+    assert _supplement_reminders(api) == []
+    at(clock, "2026-09-01", hour=0)  # 20 working days after 08-03 end with 08-31
+    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(_context(api))
+    [reminder] = _supplement_reminders(api)
+    assert reminder["application"]["id"] == silent["id"]
+    assert (reminder["reminder"]["state"], reminder["reminder"]["working_days"]) == ("supplement_pending", 20)
+    current = api.get("owner", f"/api/v1/applications/{silent['id']}").json()
+    assert (current["state"], current["version"]) == ("supplement_pending", silent["version"])  # an event only
+    assert [e["action"] for e in audit(api, silent)][-1] == "request_supplement"

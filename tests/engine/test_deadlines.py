@@ -16,6 +16,7 @@ from engine.deadlines import (
     reminder_day,
     resume,
     start,
+    supplement_reminder_day,
 )
 from engine.loading import load_spec
 from engine.spec import WorkflowSpec
@@ -160,3 +161,13 @@ def test_no_reminder_for_a_notice_period_or_a_paused_clock_and_at_once_for_a_sho
     assert reminder_day(pause(running, date(2026, 8, 26), CALENDAR, "补正"), CALENDAR) is None
     short = StepClock("x", "working_days", 2, date(2026, 3, 2), due=date(2026, 3, 4))
     assert reminder_day(short, CALENDAR) == date(2026, 3, 2) and is_due_soon(short, date(2026, 3, 2), CALENDAR)
+
+
+def test_only_an_acceptance_stage_supplement_notice_gets_the_twenty_day_reminder(spec: WorkflowSpec) -> None:
+    notice = _transition(spec, "request_supplement", "submitted")
+    day = supplement_reminder_day(spec, notice, "supplement_pending", date(2026, 8, 3), CALENDAR)  # type: ignore[arg-type]
+    assert day == date(2026, 8, 31)  # 20 working days after the notice
+    review = _transition(spec, "request_supplement", "local_review")
+    assert supplement_reminder_day(spec, review, "local_review_supplement", date(2026, 8, 3), CALENDAR) is None  # type: ignore[arg-type]
+    accept = _transition(spec, "accept", "submitted")
+    assert supplement_reminder_day(spec, accept, "local_review", date(2026, 8, 3), CALENDAR) is None  # type: ignore[arg-type]
