@@ -349,3 +349,22 @@ def test_s23_the_cli_import_recalculates_in_the_same_way(
     last = api.get("admin", f"/api/v1/applications/{plan['id']}/audit").json()[-1]
     assert (last["action"], last["actor"]) == ("deadline_recalculated", "cli")
     assert api.get("admin", "/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_entering_the_year_recalculates_a_provisional_whole_process_deadline(api: Api, clock: FixedClock) -> None:
+    at(clock, "2026-09-01")
+    data = {"district": "dongcheng", "implementation_plan_id": "P-1", "changes_land": False,
+            "existing_land_docs": ["LC-1"], "changes_structure": False, "low_risk": False}  # fmt: skip
+    application = api.step("owner", api.created("owner", "project_approval", data), "submit")
+    application = api.step("city.zhujian", application, "accept")
+    assert application["clock"]["provisional"] is False  # the step ends in 2026
+    assert (application["process"]["due"], application["process"]["provisional"]) == ("2027-02-23", True)
+    notice = {"holidays": ["2027-01-01", "2027-01-04"]}
+    response = api.client.put("/api/v1/calendar/2027", json=notice, headers=api.headers("admin"))
+    assert response.status_code == 200 and response.json()["recalculated"] == 1
+    current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert (current["process"]["due"], current["process"]["provisional"]) == ("2027-02-24", False)
+    assert current["clock"] == application["clock"] and current["deadline"] == application["deadline"]
+    last = api.get("admin", f"/api/v1/applications/{application['id']}/audit").json()[-1]
+    assert last["action"] == "deadline_recalculated" and "deadline" not in last["data"]
+    assert last["data"]["process_deadline"] == {"before": "2027-02-23", "after": "2027-02-24"}
