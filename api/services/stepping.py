@@ -106,8 +106,8 @@ def apply_transition(
     session.refresh(application)
     if clock is not None and clock != before:
         schedule_deadline(session, application, clock, now, calendar)
-    if lapse := supplement_reminder_day(spec, fired.transition, fired.to_state, today, calendar):
-        schedule_supplement_reminder(session, application, lapse, now)
+    if remind_on := supplement_reminder_day(spec, fired.transition, fired.to_state, today, calendar):
+        schedule_supplement_reminder(session, application, remind_on, now)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
     if fired.joint is not None:
         facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
