@@ -29,6 +29,7 @@ class ClockPublic(BaseModel):
     paused: bool
     pause_reason: str | None
     provisional: bool
+    due_soon: bool = False  # from 3 working days before the deadline up to it (the reminder)
 
 
 class ApplicationPublic(BaseModel):

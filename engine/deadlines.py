@@ -10,7 +10,7 @@ transition does the same without a change of state.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from engine.spec import StateSpec, TransitionSpec, WorkflowSpec
@@ -123,6 +123,61 @@ def extend(clock: StepClock, extra: int, today: date, calendar: WorkCalendar) ->
 
 def is_overdue(clock: StepClock | None, today: date) -> bool:
     return clock is not None and clock.due is not None and today > clock.due
+
+
+REMINDER_DAYS = 3  # PROCESS.md §4.2: a reminder at 3 working days before a deadline
+
+
+def reminder_day(clock: StepClock, calendar: WorkCalendar) -> date | None:
+    """The first day with at most 3 working days left before the due day (for a Monday deadline,
+    the Wednesday before), but not before the clock (re)started: a step that starts with 3 days
+    or fewer left is due soon at once. None for a paused clock or a natural-day period (公示),
+    whose end is nobody's deadline."""
+    if clock.unit != "working_days" or clock.due is None:
+        return None
+    day, left = clock.due, 0
+    while day > clock.started_on and left + calendar.is_workday(day) <= REMINDER_DAYS:
+        left += calendar.is_workday(day)
+        day -= timedelta(days=1)
+    return day
+
+
+SUPPLEMENT_REMINDER_DAYS = 20  # PROCESS.md §4.3: an unanswered acceptance-stage 补正 notice
+
+
+def supplement_reminder_day(
+    spec: WorkflowSpec, transition: TransitionSpec, to_state: str, today: date, calendar: WorkCalendar
+) -> date | None:
+    """The day after which the applicant is reminded of the 补正 notice ``transition`` sent on
+    ``today`` (at its 24:00, like a deadline); None for any other transition. A review-stage notice
+    enters a state that does not count (the step clock pauses) and gets no such reminder."""
+    target = spec.states_by_id[to_state]
+    if transition.kind != "request_supplement" or not target.counts or target.limit is not None:
+        return None
+    return add_working_days(today, SUPPLEMENT_REMINDER_DAYS, calendar).day
+
+
+def is_due_soon(clock: StepClock | None, today: date, calendar: WorkCalendar) -> bool:
+    """From the reminder day up to and including the due day."""
+    if clock is None or clock.due is None or today > clock.due:
+        return False
+    reminder = reminder_day(clock, calendar)
+    return reminder is not None and today >= reminder
+
+
+def recalculate(clock: StepClock, before: WorkCalendar, after: WorkCalendar) -> StepClock:
+    """``clock`` recounted on ``after`` (a year's notice was entered; ``before`` is what it was
+    counted on). A running clock gets a new due day from the day it last (re)started; a paused
+    one recounts the days it used since then. Days used before its last resume stay as counted.
+    The generation changes only with the due day, so timers of an unchanged deadline stay valid."""
+    if clock.paused_on is not None:
+        since = clock.started_on, clock.paused_on
+        used = clock.used_before - _days_between(clock.unit, *since, before) + _days_between(clock.unit, *since, after)
+        provisional = clock.unit == "working_days" and not after.is_span_known(*since)
+        return replace(clock, used_before=used, provisional=provisional)
+    due = _due(clock.unit, clock.started_on, max(clock.limit - clock.used_before, 0), after)
+    generation = clock.generation if due.day == clock.due else clock.generation + 1
+    return replace(clock, due=due.day, provisional=due.provisional, generation=generation)
 
 
 def _due(unit: str, start_day: date, days: int, calendar: WorkCalendar) -> DueDate:

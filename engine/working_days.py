@@ -2,8 +2,9 @@
 plus the 调休 make-up weekend days of the State Council's yearly notice.
 
 The yearly notices come from the `chinesecalendar` package (years it ships, 2004–2026 in 1.11),
-overridden by what admins enter in the database. A day of a year that neither knows is
-computed as Monday–Friday and marked *provisional*, never silently trusted.
+overridden by what admins enter in the database. A day of a year that neither knows is computed
+as Monday–Friday minus the fixed-date statutory holidays and marked *provisional*, never
+silently trusted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# 《全国年节及纪念日放假办法》(2024): the holidays on fixed Gregorian dates (元旦, 劳动节, 国庆节).
+# The lunar ones (春节, 清明, 端午, 中秋) and the 调休 days need the year's notice.
+FIXED_DATE_HOLIDAYS = frozenset({(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)})
 
 
 @lru_cache(maxsize=8192)  # chinese_calendar scans its tables on every call; a deadline asks dozens of days
@@ -43,8 +47,16 @@ class WorkCalendar:
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
             return self.overrides[day]
-        known = self.library(day) if day.year not in self.declared_years else None
-        return known if known is not None else day.weekday() < 5
+        if day.year in self.declared_years:
+            return day.weekday() < 5
+        known = self.library(day)
+        if known is not None:
+            return known
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_DATE_HOLIDAYS
+
+    def is_span_known(self, start: date, end: date) -> bool:
+        """Whether every day after ``start`` up to and including ``end`` is known."""
+        return all(self.is_known(start + timedelta(days=n)) for n in range(1, (end - start).days + 1))
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ class Timer(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
+    kind: str = Field(default="deadline", max_length=32)  # "deadline", "reminder" or "supplement_reminder"
     state: str = Field(max_length=64)
     clock_generation: int  # the clock it was set for; a later pause, resume or step makes it stale
     due_at: datetime = Field(sa_type=UtcDateTime, index=True)

@@ -26,7 +26,7 @@ from api.services.audit_trail import append_event, events_of
 from api.services.calendar import work_calendar
 from api.services.context import Context
 from api.services.stepping import apply_transition, case_of
-from engine.deadlines import StepClock
+from engine.deadlines import StepClock, is_due_soon
 from engine.errors import (
     InvalidData,
     NotFound,
@@ -273,7 +273,7 @@ def clock_view(clock: StepClock, today: date | None, calendar: WorkCalendar) -> 
     return ClockPublic(
         state=clock.state, unit=clock.unit, limit=clock.limit, due=clock.due, used=clock.used(today, calendar),
         remaining=clock.remaining(today, calendar), paused=clock.is_paused, pause_reason=clock.pause_reason,
-        provisional=clock.provisional,
+        provisional=clock.provisional, due_soon=is_due_soon(clock, today, calendar),
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
@@ -12,6 +13,7 @@ from sqlmodel import Session, col, delete, select
 
 from api.db.models import CalendarDay, CalendarYear
 from api.services.context import Context
+from api.services.recalculation import recalculate_provisional_deadlines
 from engine.errors import InvalidData, PermissionDenied
 from engine.runner import Actor
 from engine.working_days import WorkCalendar
@@ -49,12 +51,15 @@ def load_calendar(session: Session) -> WorkCalendar:
 
 
 def import_year(context: Context, actor: Actor, notice: YearNotice) -> dict[str, Any]:
-    """Replace the year's entered days with ``notice`` (admin only). Deadlines already computed keep
-    their ``provisional`` mark until their step's clock next changes (see the closing note)."""
+    """Replace the year's entered days with ``notice`` (admin only) and, in the same transaction,
+    recalculate every open provisional deadline on the new calendar. Raises PermissionDenied or
+    InvalidData (a malformed, duplicate or out-of-year date), and then nothing changes."""
     if "admin" not in actor.roles:
         raise PermissionDenied("只有系统管理员可以录入节假日安排")
     _check_notice(notice)
+    now = context.clock.now()
     with context.db.write() as session:
+        before = load_calendar(session)
         first, last = date(notice.year, 1, 1), date(notice.year, 12, 31)
         session.exec(delete(CalendarDay).where(col(CalendarDay.day) >= first, col(CalendarDay.day) <= last))
         for day in notice.holidays:
@@ -65,10 +70,14 @@ def import_year(context: Context, actor: Actor, notice: YearNotice) -> dict[str,
         if existing is not None:
             session.delete(existing)
             session.flush()
-        session.add(CalendarYear(year=notice.year, source=notice.source, imported_at=context.clock.now(),
+        session.add(CalendarYear(year=notice.year, source=notice.source, imported_at=now,
                                  imported_by=actor.username))  # fmt: skip
+        session.flush()
+        after = load_calendar(session)
+        recalculated = recalculate_provisional_deadlines(session, actor, before, after, notice.year, now)
     context.calendar_cache.pop("calendar", None)  # this process sees it at once, others within a second
-    return {"year": notice.year, "holidays": len(notice.holidays), "workdays": len(notice.workdays)}
+    return {"year": notice.year, "holidays": len(notice.holidays), "workdays": len(notice.workdays),
+            "recalculated": recalculated}  # fmt: skip
 
 
 def parse_notice(data: Any) -> YearNotice:
@@ -110,6 +119,10 @@ def _check_notice(notice: YearNotice) -> None:
     for day in [*notice.holidays, *notice.workdays]:
         if day.year != notice.year:
             raise InvalidData(f"{day.isoformat()} 不在 {notice.year} 年内", field="holidays")
+    for name, days in (("holidays", notice.holidays), ("workdays", notice.workdays)):
+        repeated = sorted(day for day, count in Counter(days).items() if count > 1)
+        if repeated:
+            raise InvalidData(f"{name} 中的日期重复：{repeated[0].isoformat()}", field=name)
     both = set(notice.holidays) & set(notice.workdays)
     if both:
         raise InvalidData(f"{min(both).isoformat()} 同时列为节假日和工作日", field="workdays")

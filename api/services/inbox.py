@@ -41,6 +41,7 @@ class InboxRow:
     district_label: str
     renewal_type_label: str
     is_overdue: bool
+    is_due_soon: bool
 
 
 @dataclass(frozen=True)
@@ -96,12 +97,14 @@ def _matches(query: InboxQuery, name: str, value: str) -> bool:
 
 def _row(context: Context, item: ApplicationPublic) -> InboxRow:
     spec = workflows.runner_for(context, item.workflow, item.workflow_version).spec
+    is_overdue = item.deadline is not None and item.deadline < context.clock.now()
     return InboxRow(
         application=item,
         workflow_title=spec.title,
         district_label=_enum_label(context, spec.fields_by_name.get("district"), item.data.get("district")),
         renewal_type_label=_enum_label(context, spec.fields_by_name.get("renewal_type"), item.data.get("renewal_type")),
-        is_overdue=item.deadline is not None and item.deadline < context.clock.now(),
+        is_overdue=is_overdue,
+        is_due_soon=not is_overdue and item.clock is not None and item.clock.due_soon,
     )
 
 

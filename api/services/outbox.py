@@ -35,6 +35,21 @@ SCHEMA_VERSION = 1
 
 def record_event(session: Session, event_type: str, application: Application, audit: AuditEvent) -> OutboxEvent:
     """Write the event and one pending delivery per matching subscription, in the caller's transaction."""
+    data = {"application": _snapshot(application), "audit": _audit(audit)}
+    return _record(session, event_type, application, audit.at, data, audit.seq)
+
+
+def record_notice(
+    session: Session, event_type: str, application: Application, at: datetime, notice: dict[str, Any]
+) -> OutboxEvent:
+    """An event that changes nothing and so has no audit entry (a reminder), in the caller's transaction."""
+    return _record(session, event_type, application, at, {"application": _snapshot(application), **notice}, None)
+
+
+def _record(
+    session: Session, event_type: str, application: Application, at: datetime, data: dict[str, Any],
+    audit_seq: int | None,
+) -> OutboxEvent:  # fmt: skip
     assert application.id is not None
     event_id = f"msg_{uuid.uuid4().hex}"
     payload = {
@@ -43,13 +58,13 @@ def record_event(session: Session, event_type: str, application: Application, au
         "type": event_type,
         "source": f"/api/v1/applications/{application.id}",
         "subject": str(application.id),
-        "time": audit.at.isoformat(),
+        "time": at.isoformat(),
         "datacontenttype": "application/json",
         "schema_version": SCHEMA_VERSION,
-        "data": {"application": _snapshot(application), "audit": _audit(audit)},
+        "data": data,
     }
-    event = OutboxEvent(event_id=event_id, type=event_type, application_id=application.id, audit_seq=audit.seq,
-                        payload=payload, created_at=audit.at)  # fmt: skip
+    event = OutboxEvent(event_id=event_id, type=event_type, application_id=application.id, audit_seq=audit_seq,
+                        payload=payload, created_at=at)  # fmt: skip
     session.add(event)
     subscriptions = session.exec(select(WebhookSubscription).where(col(WebhookSubscription.is_enabled))).all()
     matching = [s for s in subscriptions if _matches(s, event_type, application.workflow_key)]
@@ -59,8 +74,8 @@ def record_event(session: Session, event_type: str, application: Application, au
         for subscription in matching:
             assert subscription.id is not None
             session.add(WebhookDelivery(subscription_id=subscription.id, outbox_event_id=event.id,
-                                        application_id=application.id, next_attempt_at=audit.at,
-                                        created_at=audit.at))  # fmt: skip
+                                        application_id=application.id, next_attempt_at=at,
+                                        created_at=at))  # fmt: skip
     return event
 
 

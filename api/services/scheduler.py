@@ -1,4 +1,6 @@
-"""Durable timers: deadlines that fall due mark applications overdue and may fire a timeout.
+"""Durable timers: deadlines that fall due mark applications overdue and may fire a timeout;
+reminders, 3 working days before a deadline, emit ``application.reminder``, and a 补正 notice
+unanswered for 20 working days emits ``application.supplement_reminder``.
 
 Timers are rows. A worker claims one by setting ``fired_at`` with a conditional UPDATE in the same
 transaction as its effects, so each timer fires exactly once however many workers run (on
@@ -19,9 +21,10 @@ from api.services import outbox, workflows
 from api.services.audit_trail import append_event
 from api.services.context import Context
 from api.services.stepping import apply_transition
-from engine.deadlines import StepClock
+from engine.deadlines import SUPPLEMENT_REMINDER_DAYS, StepClock
 from engine.errors import GreenlaneError
 from engine.runner import SYSTEM_ACTOR
+from engine.working_days import end_of_day, shanghai_day
 
 log = structlog.get_logger(__name__)
 
@@ -52,8 +55,8 @@ def _due_timer_ids(context: Context, now: datetime, batch: int) -> list[int]:
 
 
 def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
-    """Claim, mark overdue and fire the timeout in ONE transaction: a crash or an unexpected error
-    rolls the claim back too, so the timer stays due for the next run."""
+    """Claim and act (mark overdue and fire the timeout, or remind) in ONE transaction: a crash or
+    an unexpected error rolls the claim back too, so the timer stays due for the next run."""
     with context.db.write() as session:
         claimed = session.exec(
             update(Timer).where(col(Timer.id) == timer_id, col(Timer.fired_at).is_(None)).values(fired_at=now)
@@ -65,14 +68,26 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
         # the row lock makes a racing transition finish first (PostgreSQL); then we see its result
         application = session.get(Application, timer.application_id, with_for_update=True)
         if application is None or not _is_current(timer, application):
-            return 0  # the step moved on, paused or resumed since the timer was set
-        _mark_overdue(context, session, application, timer, now)
-        _fire_timeout(context, session, application)
-    log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state)
+            return 0  # the step moved on, paused, resumed or was recalculated since the timer was set
+        if not _act(context, session, application, timer, now):
+            return 0
+    log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state, kind=timer.kind)
     return 1
 
 
+def _act(context: Context, session: Session, application: Application, timer: Timer, now: datetime) -> bool:
+    if timer.kind == "reminder":
+        return _remind(session, application, now)
+    if timer.kind == "supplement_reminder":
+        return _remind_of_supplement(session, application, timer, now)
+    _mark_overdue(context, session, application, timer, now)
+    _fire_timeout(context, session, application)
+    return True
+
+
 def _is_current(timer: Timer, application: Application) -> bool:
+    if timer.kind == "supplement_reminder":  # no clock: any transition since the notice made it stale
+        return application.state == timer.state and application.version == timer.clock_generation
     clock = StepClock.from_json(application.clock)
     return clock is not None and clock.generation == timer.clock_generation and application.state == timer.state
 
@@ -95,6 +110,29 @@ def _mark_overdue(context: Context, session: Session, application: Application, 
     )  # fmt: skip
     session.refresh(application)
     outbox.record_event(session, "application.overdue", application, event)
+
+
+def _remind(session: Session, application: Application, now: datetime) -> bool:
+    """``application.reminder`` to whoever acts on the step; a notification, not an audit entry (S16).
+    A reminder that comes too late (the worker was down past the deadline) is dropped: the
+    deadline's own timer reports the step overdue."""
+    clock = StepClock.from_json(application.clock)
+    assert clock is not None and clock.due is not None
+    if shanghai_day(now) > clock.due:
+        return False
+    reminder = {"state": clock.state, "due": clock.due.isoformat(), "deadline": end_of_day(clock.due).isoformat(),
+                "unit": clock.unit, "limit": clock.limit, "provisional": clock.provisional}  # fmt: skip
+    outbox.record_notice(session, "application.reminder", application, now, {"reminder": reminder})
+    return True
+
+
+def _remind_of_supplement(session: Session, application: Application, timer: Timer, now: datetime) -> bool:
+    """``application.supplement_reminder``: the 补正 notice is unanswered after 20 working days; the
+    office may now close the application as lapsed (PROCESS.md §4.3). A notification only."""
+    reminder = {"state": timer.state, "working_days": SUPPLEMENT_REMINDER_DAYS,
+                "notified_at": timer.created_at.isoformat()}  # fmt: skip
+    outbox.record_notice(session, "application.supplement_reminder", application, now, {"reminder": reminder})
+    return True
 
 
 def _fire_timeout(context: Context, session: Session, application: Application) -> None:

@@ -8,17 +8,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, update
 
-from api.db.models import Application, AuditEvent, District, Timer
+from api.db.models import Application, AuditEvent, District
 from api.services import credit, outbox
 from api.services.audit_trail import append_event
 from api.services.calendar import work_calendar
 from api.services.context import Context
-from engine.deadlines import StepClock, next_clock, next_process_clock
+from api.services.timers import schedule_deadline, schedule_supplement_reminder
+from engine.deadlines import StepClock, next_clock, next_process_clock, supplement_reminder_day
 from engine.errors import VersionConflict
 from engine.runner import SYSTEM_ACTOR, Actor, Case, Fired, StepRunner
 from engine.spec import WorkflowSpec
@@ -104,7 +105,9 @@ def apply_transition(
         raise VersionConflict(expected=expected)
     session.refresh(application)
     if clock is not None and clock != before:
-        schedule_deadline(session, application, clock, now)
+        schedule_deadline(session, application, clock, now, calendar)
+    if remind_on := supplement_reminder_day(spec, fired.transition, fired.to_state, today, calendar):
+        schedule_supplement_reminder(session, application, remind_on, now)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
     if fired.joint is not None:
         facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
@@ -120,15 +123,6 @@ def apply_transition(
         assert joint is not None
         return apply_transition(session, context, runner, application, SYSTEM_ACTOR, joint.then, "会签完成", {})
     return Applied(application, fired, event)
-
-
-def schedule_deadline(session: Session, application: Application, clock: StepClock, now: datetime) -> None:
-    """A timer at 24:00 of the due day; stale ones are ignored when they fire (generation mismatch)."""
-    if clock.due is None:
-        return
-    assert application.id is not None
-    session.add(Timer(application_id=application.id, state=clock.state, clock_generation=clock.generation,
-                      due_at=end_of_day(clock.due), created_at=now))  # fmt: skip
 
 
 def audit_facts(application: Application, fired: Fired) -> dict[str, Any]:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from api import cli
 from api.services import scheduler
+from api.settings import get_settings
 from engine.clock import FixedClock
 from engine.working_days import SHANGHAI
-from tests.factories import Api, implementation_plan_data
+from tests.conftest import SECRET
+from tests.factories import Api, implementation_plan_data, unit_plan_data
 
 
 def at(clock: FixedClock, day: str, hour: int = 9) -> None:
@@ -109,6 +113,10 @@ def test_s18_deemed_acceptance_and_overdue_fire_once(api: Api, clock: FixedClock
     application = _submitted(api, clock, "2026-04-15", "2026-04-30")
     assert application["clock"]["due"] == "2026-05-11"
     context = _context(api)
+    at(clock, "2026-05-06", hour=23)
+    assert scheduler.run_due_timers(context) == 0
+    at(clock, "2026-05-07", hour=0)
+    assert scheduler.run_due_timers(context) == 1  # the reminder: 05-08, 05-09 (make-up Saturday), 05-11 left
     at(clock, "2026-05-11", hour=23)
     assert scheduler.run_due_timers(context) == 0  # due at 24:00, not before
     at(clock, "2026-05-12", hour=0)
@@ -186,6 +194,8 @@ def test_calendar_import_makes_next_year_known(api: Api, clock: FixedClock) -> N
     described = api.get("owner", "/api/v1/calendar/2027").json()
     assert described["entered"] and described["weekend_workdays"] == ["2027-01-02"]
     assert "2027-01-01" in described["weekday_holidays"]
+    application = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert application["clock"]["provisional"] is False  # recalculated: its version moved
     at(clock, "2026-12-29")
     accepted = api.step("dongcheng.zhujian", application, "accept")
     assert accepted["clock"]["provisional"] is False
@@ -244,3 +254,117 @@ def test_whole_process_limit_is_tracked_not_blocking(api: Api, clock: FixedClock
     at(clock, "2026-06-17")
     current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
     assert current["process"]["used"] == 7 and current["process"]["remaining"] == 113  # 06-10 .. 06-16 not counted
+
+
+def _county_plans_submitted(api: Api, clock: FixedClock, count: int) -> list[dict[str, Any]]:
+    at(clock, "2026-11-02")
+    data = [unit_plan_data(district="linhe", unit_id=f"LH-U-{n:02}") for n in range(count)]
+    plans = [api.step("linhe.zhujian", api.created("linhe.zhujian", "unit_plan", d), "publish_notice") for d in data]
+    at(clock, "2026-12-08")
+    return [api.step("linhe.zhujian", plan, "submit") for plan in plans]
+
+
+def _events(api: Api, event_type: str) -> list[dict[str, Any]]:
+    from sqlmodel import col, select
+
+    from api.db.models import OutboxEvent
+
+    with _context(api).db.read() as session:
+        query = select(OutboxEvent).where(OutboxEvent.type == event_type).order_by(col(OutboxEvent.id))
+        return [event.payload for event in session.exec(query)]
+
+
+def test_s23_entering_the_year_recalculates_provisional_deadlines(api: Api, clock: FixedClock) -> None:
+    plan, waiting = _county_plans_submitted(api, clock, 2)  # `waiting`: acceptance due 12-15, not provisional
+    at(clock, "2026-12-10")
+    plan = api.step("linhe.zrzy", plan, "accept")
+    assert (plan["clock"]["due"], plan["clock"]["provisional"]) == ("2027-01-08", True)  # weekends + 01-01
+    path = f"/api/v1/applications/{plan['id']}"
+
+    malformed = {"holidays": ["2027-01-01", "2027-01-32"]}
+    duplicate = {"holidays": ["2027-01-01", "2027-01-04", "2027-01-04"]}
+    for body in (malformed, duplicate):
+        refused = api.client.put("/api/v1/calendar/2027", json=body, headers=api.headers("admin"))
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid_data", refused.text
+    assert api.get("admin", "/api/v1/calendar/2027").json()["entered"] is False  # calendar unchanged
+    assert api.get("linhe.zrzy", path).json()["clock"]["due"] == "2027-01-08"
+
+    at(clock, "2026-12-20")
+    notice = {"source": "S23 测试用（虚构）", "holidays": ["2027-01-01", "2027-01-04"]}
+    response = api.client.put("/api/v1/calendar/2027", json=notice, headers=api.headers("admin"))
+    assert response.status_code == 200 and response.json()["recalculated"] == 1
+    current = api.get("linhe.zrzy", path).json()
+    assert (current["clock"]["due"], current["clock"]["provisional"]) == ("2027-01-11", False)
+    assert current["deadline"] == "2027-01-11T16:00:00Z" and current["version"] == plan["version"] + 1
+    entries = api.get("admin", f"{path}/audit").json()
+    assert [e["action"] for e in entries].count("deadline_recalculated") == 1
+    last = entries[-1]
+    assert (last["action"], last["actor"], last["to_state"]) == ("deadline_recalculated", "admin", "planning_review")
+    assert last["data"]["deadline"] == {"before": "2027-01-08", "after": "2027-01-11"} and last["data"]["year"] == 2027
+    untouched = api.get("admin", f"/api/v1/applications/{waiting['id']}/audit").json()
+    assert "deadline_recalculated" not in [e["action"] for e in untouched]
+    events = _events(api, "application.deadline_recalculated")
+    assert [e["data"]["application"]["id"] for e in events] == [plan["id"]]
+    assert events[0]["data"]["audit"]["seq"] == last["seq"]
+    assert api.get("admin", "/api/v1/audit/verify").json()["ok"] is True
+
+    # the timers moved with the deadline: the old reminder (01-05) and deadline (01-08) are stale
+    def reminded() -> list[str]:
+        events = _events(api, "application.reminder")
+        return [e["data"]["reminder"]["due"] for e in events if e["data"]["application"]["id"] == plan["id"]]
+
+    at(clock, "2027-01-05", hour=0)
+    scheduler.run_due_timers(_context(api))
+    assert reminded() == []
+    at(clock, "2027-01-06", hour=0)  # 01-07, 01-08 and 01-11 left
+    scheduler.run_due_timers(_context(api))
+    assert reminded() == ["2027-01-11"]
+    at(clock, "2027-01-09", hour=0)
+    scheduler.run_due_timers(_context(api))
+    assert api.get("linhe.zrzy", path).json()["overdue"] is False
+    at(clock, "2027-01-12", hour=0)
+    scheduler.run_due_timers(_context(api))
+    assert api.get("linhe.zrzy", path).json()["overdue"] is True
+    again = api.client.put("/api/v1/calendar/2027", json=notice, headers=api.headers("admin"))
+    assert again.status_code == 200 and again.json()["recalculated"] == 0  # nothing provisional is left
+
+
+def test_s23_the_cli_import_recalculates_in_the_same_way(
+    api: Api, clock: FixedClock, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [plan] = _county_plans_submitted(api, clock, 1)
+    at(clock, "2026-12-10")
+    plan = api.step("linhe.zrzy", plan, "accept")
+    notice = tmp_path / "calendar-2027.yaml"
+    notice.write_text("year: 2027\nsource: S23 测试用（虚构）\nholidays: [2027-01-01, 2027-01-04]\n", encoding="utf-8")
+    monkeypatch.setenv("GREENLANE_DATABASE_URL", database_url)
+    monkeypatch.setenv("GREENLANE_SECRET_KEY", SECRET)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["calendar", "import", str(notice)]) == 0
+    finally:
+        get_settings.cache_clear()
+    current = api.get("linhe.zrzy", f"/api/v1/applications/{plan['id']}").json()
+    assert (current["clock"]["due"], current["clock"]["provisional"]) == ("2027-01-11", False)
+    last = api.get("admin", f"/api/v1/applications/{plan['id']}/audit").json()[-1]
+    assert (last["action"], last["actor"]) == ("deadline_recalculated", "cli")
+    assert api.get("admin", "/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_entering_the_year_recalculates_a_provisional_whole_process_deadline(api: Api, clock: FixedClock) -> None:
+    at(clock, "2026-09-01")
+    data = {"district": "dongcheng", "implementation_plan_id": "P-1", "changes_land": False,
+            "existing_land_docs": ["LC-1"], "changes_structure": False, "low_risk": False}  # fmt: skip
+    application = api.step("owner", api.created("owner", "project_approval", data), "submit")
+    application = api.step("city.zhujian", application, "accept")
+    assert application["clock"]["provisional"] is False  # the step ends in 2026
+    assert (application["process"]["due"], application["process"]["provisional"]) == ("2027-02-23", True)
+    notice = {"holidays": ["2027-01-01", "2027-01-04"]}
+    response = api.client.put("/api/v1/calendar/2027", json=notice, headers=api.headers("admin"))
+    assert response.status_code == 200 and response.json()["recalculated"] == 1
+    current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert (current["process"]["due"], current["process"]["provisional"]) == ("2027-02-24", False)
+    assert current["clock"] == application["clock"] and current["deadline"] == application["deadline"]
+    last = api.get("admin", f"/api/v1/applications/{application['id']}/audit").json()[-1]
+    assert last["action"] == "deadline_recalculated" and "deadline" not in last["data"]
+    assert last["data"]["process_deadline"] == {"before": "2027-02-23", "after": "2027-02-24"}

@@ -294,7 +294,8 @@ def test_deemed_acceptance_refusal_and_withdrawal(api: Api, clock: FixedClock) -
     assert (refused["state"], refused["outcome"]) == ("rejected", "rejected")
 
     at(clock, "04-09", hour=23)
-    assert scheduler.run_due_timers(context) == 0  # due at 24:00, not before
+    assert scheduler.run_due_timers(context) == 1  # only the reminder (from 04-03): the deadline is 24:00
+    assert api.get(COUNTY_COMPILER, f"/api/v1/applications/{silent['id']}").json()["state"] == "submitted"
     at(clock, "04-10", hour=0)
     assert scheduler.run_due_timers(context) >= 1
     view = api.get(COUNTY_COMPILER, f"/api/v1/applications/{silent['id']}").json()

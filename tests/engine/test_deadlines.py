@@ -5,7 +5,19 @@ from pathlib import Path
 
 import pytest
 
-from engine.deadlines import StepClock, extend, is_overdue, next_clock, pause, resume, start
+from engine.deadlines import (
+    StepClock,
+    extend,
+    is_due_soon,
+    is_overdue,
+    next_clock,
+    pause,
+    recalculate,
+    reminder_day,
+    resume,
+    start,
+    supplement_reminder_day,
+)
 from engine.loading import load_spec
 from engine.spec import WorkflowSpec
 from engine.working_days import WorkCalendar, add_working_days
@@ -97,3 +109,65 @@ def test_an_expert_review_pause_outlasts_a_supplement_round_trip(spec: WorkflowS
     resume_transition = _transition(spec, "resume", "local_review")
     resumed = next_clock(spec, clock, resume_transition, "local_review", "local_review", date(2026, 3, 20), CALENDAR)  # type: ignore[arg-type]
     assert resumed is not None and not resumed.is_paused and not resumed.held and resumed.used_before == 1
+
+
+ENTERED_2027 = WorkCalendar(
+    overrides={date(2027, 1, 1): False, date(2027, 1, 4): False}, declared_years=frozenset({2027})
+)  # S23's fixture: fictional, 2027-01-04 a holiday
+
+
+def test_s23_a_provisional_deadline_is_recalculated_when_the_year_is_entered() -> None:
+    clock = StepClock("planning_review", "working_days", 20, date(2026, 12, 10), due=date(2027, 1, 8),
+                      provisional=True, generation=3)  # fmt: skip
+    again = recalculate(clock, CALENDAR, ENTERED_2027)
+    assert (again.due, again.provisional, again.generation) == (date(2027, 1, 11), False, 4)
+    assert recalculate(again, ENTERED_2027, ENTERED_2027) == again  # nothing moved: same timers
+
+
+def test_an_extended_clock_is_recalculated_with_its_extension() -> None:
+    clock = StepClock("planning_review", "working_days", 20, date(2026, 12, 10), due=date(2027, 1, 8),
+                      provisional=True)  # fmt: skip
+    extended = extend(clock, 10, date(2027, 1, 4), CALENDAR)
+    assert extended.due == date(2027, 1, 22)
+    assert recalculate(extended, CALENDAR, ENTERED_2027).due == date(2027, 1, 25)
+
+
+def test_a_paused_clock_recounts_the_days_used_since_it_started() -> None:
+    clock = StepClock("planning_review", "working_days", 20, date(2026, 12, 28), due=date(2027, 1, 26),
+                      provisional=True)  # fmt: skip
+    paused = pause(clock, date(2027, 1, 6), CALENDAR, "补正")
+    assert paused.used_before == 6 and paused.provisional  # 12/29-31, 1/4-6 (1/1 off)
+    recounted = recalculate(paused, CALENDAR, ENTERED_2027)
+    assert (recounted.used_before, recounted.provisional, recounted.due) == (5, False, None)  # 1/4 off too
+    resumed = resume(recounted, date(2027, 1, 11), ENTERED_2027)
+    assert resumed.due == add_working_days(date(2027, 1, 11), 15, ENTERED_2027).day and not resumed.provisional
+
+
+def test_the_reminder_is_due_three_working_days_before_the_deadline() -> None:
+    clock = StepClock("planning_review", "working_days", 20, date(2026, 8, 3), due=date(2026, 8, 31))  # S16
+    assert reminder_day(clock, CALENDAR) == date(2026, 8, 26)  # 8/27, 8/28 and 8/31 left
+    assert not is_due_soon(clock, date(2026, 8, 25), CALENDAR)
+    assert is_due_soon(clock, date(2026, 8, 26), CALENDAR) and is_due_soon(clock, date(2026, 8, 31), CALENDAR)
+    assert not is_due_soon(clock, date(2026, 9, 1), CALENDAR)  # overdue then, not due soon
+    # after National Day the make-up Saturday counts as one of the three
+    holiday = StepClock("x", "working_days", 20, date(2026, 9, 11), due=date(2026, 10, 13))
+    assert reminder_day(holiday, CALENDAR) == date(2026, 10, 9)  # 10/10 (Saturday, worked), 10/12, 10/13 left
+
+
+def test_no_reminder_for_a_notice_period_or_a_paused_clock_and_at_once_for_a_short_one() -> None:
+    notice = StepClock("public_notice", "natural_days", 30, date(2026, 3, 2), due=date(2026, 4, 1))
+    assert reminder_day(notice, CALENDAR) is None and not is_due_soon(notice, date(2026, 3, 31), CALENDAR)
+    running = StepClock("x", "working_days", 20, date(2026, 8, 3), due=date(2026, 8, 31))
+    assert reminder_day(pause(running, date(2026, 8, 26), CALENDAR, "补正"), CALENDAR) is None
+    short = StepClock("x", "working_days", 2, date(2026, 3, 2), due=date(2026, 3, 4))
+    assert reminder_day(short, CALENDAR) == date(2026, 3, 2) and is_due_soon(short, date(2026, 3, 2), CALENDAR)
+
+
+def test_only_an_acceptance_stage_supplement_notice_gets_the_twenty_day_reminder(spec: WorkflowSpec) -> None:
+    notice = _transition(spec, "request_supplement", "submitted")
+    day = supplement_reminder_day(spec, notice, "supplement_pending", date(2026, 8, 3), CALENDAR)  # type: ignore[arg-type]
+    assert day == date(2026, 8, 31)  # 20 working days after the notice
+    review = _transition(spec, "request_supplement", "local_review")
+    assert supplement_reminder_day(spec, review, "local_review_supplement", date(2026, 8, 3), CALENDAR) is None  # type: ignore[arg-type]
+    accept = _transition(spec, "accept", "submitted")
+    assert supplement_reminder_day(spec, accept, "local_review", date(2026, 8, 3), CALENDAR) is None  # type: ignore[arg-type]

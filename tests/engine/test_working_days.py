@@ -65,3 +65,21 @@ def test_natural_days_for_a_thirty_day_notice() -> None:
 def test_days_are_shanghai_days_and_deadlines_end_at_shanghai_midnight() -> None:
     assert shanghai_day(datetime(2026, 9, 30, 17, 0, tzinfo=UTC)) == date(2026, 10, 1)
     assert end_of_day(date(2026, 10, 29)) == datetime(2026, 10, 29, 16, 0, tzinfo=UTC)
+
+
+def test_a_year_without_a_notice_keeps_the_fixed_date_holidays() -> None:
+    # S23: 2027 has no notice yet: weekends and 2027-01-01 (元旦) are off, nothing else is known
+    assert not CALENDAR.is_workday(date(2027, 1, 1))
+    assert CALENDAR.is_workday(date(2027, 5, 3))  # 5/1-2 fall on a weekend: no guessed day in lieu
+    assert [CALENDAR.is_workday(date(2027, 10, d)) for d in (1, 4)] == [False, True]
+    due = add_working_days(date(2026, 12, 10), 20, CALENDAR)
+    assert due.day == date(2027, 1, 8) and due.provisional
+
+
+def test_an_entered_year_trusts_only_its_notice() -> None:
+    calendar = WorkCalendar(overrides={date(2027, 1, 4): False}, declared_years=frozenset({2027}))
+    assert calendar.is_workday(date(2027, 1, 1))  # not listed in this (fictional) notice
+    assert not calendar.is_workday(date(2027, 1, 4))
+    assert calendar.is_span_known(date(2026, 12, 10), date(2027, 1, 11))
+    assert not CALENDAR.is_span_known(date(2026, 12, 10), date(2027, 1, 11))
+    assert CALENDAR.is_span_known(date(2026, 12, 10), date(2026, 12, 31))

@@ -1,0 +1,36 @@
+"""Setting durable timers for a step's deadline; api.services.scheduler fires them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from api.db.models import Application, Timer
+from engine.deadlines import StepClock, reminder_day
+from engine.working_days import WorkCalendar, end_of_day
+
+
+def schedule_deadline(
+    session: Session, application: Application, clock: StepClock, now: datetime, calendar: WorkCalendar
+) -> None:
+    """A timer at 24:00 of the due day, and a reminder at 00:00 of the day 3 working days before it
+    (at once if that has passed); stale ones are ignored when they fire (generation mismatch)."""
+    if clock.due is None:
+        return
+    assert application.id is not None
+    session.add(Timer(application_id=application.id, state=clock.state, clock_generation=clock.generation,
+                      due_at=end_of_day(clock.due), created_at=now))  # fmt: skip
+    reminder = reminder_day(clock, calendar)
+    if reminder is not None:
+        remind_at = max(end_of_day(reminder - timedelta(days=1)), now)  # 00:00 of the reminder day
+        session.add(Timer(application_id=application.id, kind="reminder", state=clock.state,
+                          clock_generation=clock.generation, due_at=remind_at, created_at=now))  # fmt: skip
+
+
+def schedule_supplement_reminder(session: Session, application: Application, day: date, now: datetime) -> None:
+    """A reminder at 24:00 of ``day`` that the 补正 notice is unanswered. Its state has no clock, so
+    ``clock_generation`` holds the application's version: any transition makes the timer stale."""
+    assert application.id is not None
+    session.add(Timer(application_id=application.id, kind="supplement_reminder", state=application.state,
+                      clock_generation=application.version, due_at=end_of_day(day), created_at=now))  # fmt: skip
