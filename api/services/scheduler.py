@@ -3,9 +3,10 @@ reminders, 3 working days before a deadline, emit ``application.reminder``, and 
 unanswered for 20 working days emits ``application.supplement_reminder``.
 
 Timers are rows. A worker claims one by setting ``fired_at`` with a conditional UPDATE in the same
-transaction as its effects, so each timer fires exactly once however many workers run (on
-PostgreSQL, SKIP LOCKED keeps workers from queueing behind each other's claims), and a worker
-killed mid-way leaves its timer unclaimed for the next run.
+transaction as its effects, so each timer fires exactly once however many workers run, and a
+worker killed mid-way leaves its timer unclaimed for the next run. On PostgreSQL the claiming
+transaction first locks the row with SKIP LOCKED, so a second worker skips a timer being fired
+instead of waiting for that transaction to commit (SQLite has one writer anyway).
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ def _due_timer_ids(context: Context, now: datetime, batch: int) -> list[int]:
             .order_by(col(Timer.due_at), col(Timer.id))
             .limit(batch)
         )
-        if not context.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
         return [timer_id for timer_id in session.exec(query).all() if timer_id is not None]
 
 
@@ -58,6 +57,8 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
     """Claim and act (mark overdue and fire the timeout, or remind) in ONE transaction: a crash or
     an unexpected error rolls the claim back too, so the timer stays due for the next run."""
     with context.db.write() as session:
+        if not context.db.is_sqlite and _locked_elsewhere(session, timer_id):
+            return 0  # another worker is firing it right now: skip it rather than wait for its commit
         claimed = session.exec(
             update(Timer).where(col(Timer.id) == timer_id, col(Timer.fired_at).is_(None)).values(fired_at=now)
         ).rowcount
@@ -73,6 +74,11 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
             return 0
     log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state, kind=timer.kind)
     return 1
+
+
+def _locked_elsewhere(session: Session, timer_id: int) -> bool:
+    query = select(Timer.id).where(col(Timer.id) == timer_id).with_for_update(skip_locked=True)
+    return session.exec(query).first() is None
 
 
 def _act(context: Context, session: Session, application: Application, timer: Timer, now: datetime) -> bool:

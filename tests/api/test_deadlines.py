@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlmodel import col, select
 
 from api import cli
+from api.db.models import OutboxEvent
 from api.services import scheduler
 from api.settings import get_settings
 from engine.clock import FixedClock
@@ -128,6 +130,14 @@ def test_s18_deemed_acceptance_and_overdue_fire_once(api: Api, clock: FixedClock
     audit = api.get("owner", f"/api/v1/applications/{application['id']}/audit").json()
     assert [(e["action"], e["actor"]) for e in audit[-2:]] == [("overdue", "system"), ("deem_accept", "system")]
     assert audit[-1]["data"]["basis"] == "N: 行政许可法 §32"
+    with context.db.read() as session:  # the webhook events, in order, with the audit entry each one carries
+        query = select(OutboxEvent).where(OutboxEvent.application_id == application["id"]).order_by(col(OutboxEvent.id))
+        events = [(event.type, event.audit_seq) for event in session.exec(query)][-3:]
+    assert events == [
+        ("application.reminder", events[0][1]),
+        ("application.overdue", audit[-2]["seq"]),
+        ("application.transitioned", audit[-1]["seq"]),
+    ]
 
 
 def test_overdue_review_heads_the_inbox_and_the_overdue_filter(api: Api, clock: FixedClock) -> None:
@@ -368,3 +378,37 @@ def test_entering_the_year_recalculates_a_provisional_whole_process_deadline(api
     last = api.get("admin", f"/api/v1/applications/{application['id']}/audit").json()[-1]
     assert last["action"] == "deadline_recalculated" and "deadline" not in last["data"]
     assert last["data"]["process_deadline"] == {"before": "2027-02-23", "after": "2027-02-24"}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # row locks: PostgreSQL's behaviour
+def test_a_timer_being_fired_by_another_worker_is_skipped_not_waited_for(
+    api: Api, clock: FixedClock, database_url: str
+) -> None:
+    published = api.step(
+        "owner", api.created("owner", "implementation_plan", implementation_plan_data()), "publish_notice"
+    )
+    at(clock, "2026-03-02")
+    api.step("owner", published, "submit")
+    at(clock, "2026-03-10")  # the acceptance reminder and deadline are due, nothing later
+    engine = create_engine(database_url)
+    unfired = f"SELECT id FROM timer WHERE fired_at IS NULL AND due_at <= '{clock.now().isoformat()}' ORDER BY id"
+    with engine.connect() as other_worker:
+        transaction = other_worker.begin()
+        busy = other_worker.execute(text(f"{unfired} LIMIT 1 FOR UPDATE")).scalar_one()  # mid-way through firing it
+        finished = threading.Event()
+
+        def worker() -> None:
+            scheduler.run_due_timers(_context(api))
+            finished.set()
+
+        thread = threading.Thread(target=worker, daemon=True)
+        thread.start()
+        thread.join(timeout=120)  # a hang guard, not a speed check: without SKIP LOCKED it waits forever
+        assert finished.is_set(), "the worker waited for the other worker's lock"
+        with engine.connect() as look:
+            assert [row[0] for row in look.execute(text(unfired))] == [busy]
+        transaction.rollback()  # the other worker died: the timer is still due
+    assert scheduler.run_due_timers(_context(api)) >= 0
+    with engine.connect() as look:
+        assert list(look.execute(text(unfired))) == []
+    engine.dispose()
