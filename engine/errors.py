@@ -11,6 +11,7 @@ GreenlaneError
 ├── IdempotencyInProgress   idempotency_in_progress     409
 ├── NotFound                not_found                   404
 │   ├── UnknownWorkflow     unknown_workflow            404
+│   ├── UnknownWorkflowVersion  unknown_workflow_version  404
 │   ├── UnknownTransition   unknown_transition          404
 │   └── UnknownHookSource   unknown_hook_source         404
 ├── PermissionDenied        permission_denied           403
@@ -113,6 +114,11 @@ class NotFound(GreenlaneError):
 class UnknownWorkflow(NotFound):
     code = "unknown_workflow"
     message_zh = "未找到该工作流。"
+
+
+class UnknownWorkflowVersion(NotFound):
+    code = "unknown_workflow_version"
+    message_zh = "该工作流没有这个版本。"
 
 
 class UnknownTransition(NotFound):
