@@ -61,6 +61,7 @@ class ApplicationCreate(BaseModel):
     workflow: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=256)
     data: dict[str, Any] = {}
+    draft_id: int | None = Field(default=None, ge=1, le=2**63 - 1)  # the saved draft this completes, deleted with it
 
 
 class TransitionRequest(BaseModel):
