@@ -35,6 +35,8 @@ class User(SQLModel, table=True):
     roles: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
     is_active: bool = True
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # in every token; raised when the password is reset or the account disabled, so older tokens stop working
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class WorkflowVersion(SQLModel, table=True):

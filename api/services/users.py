@@ -137,6 +137,7 @@ def set_active(context: Context, actor: Actor, username: str, is_active: bool) -
         user, organisation = _user_row(session, username)
         if user.is_active != is_active:
             user.is_active = is_active
+            user.session_generation += 0 if is_active else 1  # its sessions stay ended when enabled again
             session.add(user)
             _record(session, context, actor, "user_enabled" if is_active else "user_disabled", user)
         return _view(user, organisation)
@@ -149,6 +150,7 @@ def reset_password(context: Context, actor: Actor, username: str, password: str)
     with context.db.write() as session:
         user, organisation = _user_row(session, username)
         user.password_hash = hash_password(password)
+        user.session_generation += 1  # whoever logged in with the old password is logged out
         session.add(user)
         _record(session, context, actor, "user_password_reset", user)
         return _view(user, organisation)

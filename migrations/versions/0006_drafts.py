@@ -1,4 +1,4 @@
-"""application drafts saved on the server (the unfinished form, resumed later)
+"""application drafts saved on the server (the unfinished form, resumed later); user.session_generation
 
 Revision ID: 0006
 Revises: 0005
@@ -20,6 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('session_generation', sa.Integer(), server_default='0', nullable=False))
     op.create_table('applicationdraft',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=False),
@@ -42,3 +44,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_applicationdraft_owner_id'))
 
     op.drop_table('applicationdraft')
+    # ALTER TABLE ... DROP COLUMN (SQLite >= 3.35): copying the table instead would trip the foreign keys to it
+    with op.batch_alter_table('user', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('session_generation')

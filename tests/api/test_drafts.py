@@ -93,14 +93,18 @@ def test_drafts_are_private_and_bad_input_changes_nothing(api: Api) -> None:
     assert api.get("owner", f"/api/v1/drafts/{other_workflow['id']}").status_code == 200
 
 
-def test_the_drafts_migration_goes_down_and_up_again(database_url: str) -> None:
+def test_the_drafts_migration_goes_down_and_up_again(api: Api, database_url: str) -> None:
+    api.created("owner", "implementation_plan", implementation_plan_data())  # rows that point at users
+    saved(api)
     config = alembic_config(database_url)
     command.downgrade(config, "0005")
     engine = create_engine(database_url)
     try:
         assert "applicationdraft" not in inspect(engine).get_table_names()
+        assert "session_generation" not in {column["name"] for column in inspect(engine).get_columns("user")}
         command.upgrade(config, "heads")
         assert "applicationdraft" in inspect(engine).get_table_names()
+        assert "session_generation" in {column["name"] for column in inspect(engine).get_columns("user")}
     finally:
         engine.dispose()
     check_models_match(database_url)

@@ -88,7 +88,11 @@ def test_disabling_refuses_login_and_ends_existing_tokens(api: Api) -> None:
 
     enabled = api.client.post("/api/v1/users/dongcheng.clerk/enable", headers=api.headers("admin"))
     assert enabled.json()["is_active"] is True
-    assert login(api, "dongcheng.clerk", PASSWORD).status_code == 200
+    # enabling again does not revive the sessions that disabling ended
+    revived = assert_problem(api.client.get("/api/v1/workflows", headers=headers), 401, "unauthenticated")
+    assert "请重新登录" in revived["detail"]
+    fresh = bearer(api, "dongcheng.clerk", PASSWORD)
+    assert api.client.get("/api/v1/workflows", headers=fresh).status_code == 200
     actions = [e["action"] for e in api.get("admin", "/api/v1/users/dongcheng.clerk/audit").json()]
     assert actions == ["user_enabled", "user_disabled", "user_created"]
 
@@ -106,7 +110,10 @@ def test_reset_password_and_change_roles(api: Api) -> None:
                             headers=api.headers("admin"))  # fmt: skip
     assert reset.status_code == 200, reset.text
     assert_problem(login(api, "dongcheng.clerk", PASSWORD), 401, "unauthenticated")
-    assert login(api, "dongcheng.clerk", "Newpass2026").status_code == 200
+    # whoever was logged in with the old password is logged out
+    assert_problem(api.client.get("/api/v1/users", headers=headers), 401, "unauthenticated")
+    headers = bearer(api, "dongcheng.clerk", "Newpass2026")
+    assert api.client.get("/api/v1/users", headers=headers).status_code == 200
 
     changed = api.client.put("/api/v1/users/dongcheng.clerk/roles", json={"roles": ["applicant", "applicant"]},
                              headers=api.headers("admin"))  # fmt: skip
