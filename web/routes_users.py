@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.problems import status_of
-from api.services import users
+from api.services import departments, users
 from api.services.context import Context
 from engine.errors import AlreadyExists, InvalidData
 from engine.runner import Actor
@@ -26,12 +26,17 @@ NOTICES = {
     "password": "密码已重置，该账号原有的登录已失效。请将新密码告知本人。",
     "disabled": "账号已停用：该账号无法再登录，已登录的会话也已失效。",
     "enabled": "账号已启用，可以重新登录。",
+    "department": "部门已创建，现在可以为它创建账号。",
 }
 
 
 @router.get("", response_class=HTMLResponse)
-def user_list(request: Request, context: ContextDep, actor: PageActor) -> HTMLResponse:
-    return render(request, "users.html", _list_values(context, actor), actor=actor)
+def user_list(
+    request: Request, context: ContextDep, actor: PageActor, notice: str = "", department: str = ""
+) -> HTMLResponse:
+    values = _list_values(context, actor)
+    values["notice"], values["entered"] = NOTICES.get(notice), {"organisation": department}
+    return render(request, "users.html", values, actor=actor)
 
 
 @router.post("", response_class=HTMLResponse)
@@ -48,6 +53,19 @@ def create_user(request: Request, context: ContextDep, actor: PageActor, form: V
         values["errors"] = {str(refused.context.get("field") or "form"): refused.detail}
         return render(request, "users.html", values, status_code=status_of(refused), actor=actor)
     return redirect(request, f"/admin/users/{created.username}?notice=created")
+
+
+@router.post("/departments", response_class=HTMLResponse)
+def create_department(request: Request, context: ContextDep, actor: PageActor, form: VerifiedForm) -> Response:
+    entered = {name: str(form.get(name) or "") for name in ("code", "name", "district")}
+    try:
+        departments.create_organisation(context, actor, entered["code"], entered["name"], entered["district"])
+    except (InvalidData, AlreadyExists) as refused:
+        values = _list_values(context, actor)
+        values["entered_department"] = entered
+        values["department_errors"] = {str(refused.context.get("field") or "form"): refused.detail}
+        return render(request, "users.html", values, status_code=status_of(refused), actor=actor)
+    return redirect(request, f"/admin/users?notice=department&department={entered['code'].strip()}")
 
 
 @router.get("/{username}", response_class=HTMLResponse)
@@ -97,7 +115,8 @@ def enable(request: Request, username: str, context: ContextDep, actor: PageActo
 
 def _list_values(context: Context, actor: Actor) -> dict[str, Any]:
     return {
-        "users": users.list_users(context, actor), "organisations": users.list_organisations(context, actor),
+        "users": users.list_users(context, actor), "organisations": departments.list_organisations(context, actor),
+        "districts": departments.list_districts(context, actor), "entered_department": {}, "department_errors": {},
         "roles": users.ASSIGNABLE_ROLES, "entered": {}, "entered_roles": [], "errors": {},
     }  # fmt: skip
 

@@ -1,4 +1,4 @@
-"""Admin: user accounts and departments."""
+"""Admin: user accounts and departments (organisations)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ContextDep, CurrentActor
 from api.schemas import AuditEventPublic
-from api.services import users
+from api.services import departments, users
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -47,6 +47,13 @@ class RolesUpdate(BaseModel):
 class PasswordReset(BaseModel):
     model_config = ConfigDict(extra="forbid")
     password: str = Field(max_length=1024)
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=128)
+    district: str | None = Field(default=None, max_length=32)  # null: a city-level department
 
 
 class OrganisationPublic(BaseModel):
@@ -106,9 +113,14 @@ def account_events(username: Username, context: ContextDep, actor: CurrentActor)
 
 @router.get("/organisations")
 def list_organisations(context: ContextDep, actor: CurrentActor) -> list[OrganisationPublic]:
-    return [
-        OrganisationPublic.model_validate(o, from_attributes=True) for o in users.list_organisations(context, actor)
-    ]
+    found = departments.list_organisations(context, actor)
+    return [OrganisationPublic.model_validate(organisation, from_attributes=True) for organisation in found]
+
+
+@router.post("/organisations", status_code=201)
+def create_organisation(body: OrganisationCreate, context: ContextDep, actor: CurrentActor) -> OrganisationPublic:
+    created = departments.create_organisation(context, actor, body.code, body.name, body.district)
+    return OrganisationPublic.model_validate(created, from_attributes=True)
 
 
 @router.get("/roles")

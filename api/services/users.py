@@ -1,4 +1,4 @@
-"""User accounts and departments (admin): create, disable and enable, reset a password, change roles.
+"""User accounts (admin): create, disable and enable, reset a password, change roles.
 
 Every change is an event in the audit trail (the global hash chain, with no application) and a log
 line; neither ever holds a password or its hash. A disabled account cannot log in, and its tokens
@@ -13,10 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from api.db.models import AuditEvent, District, Organisation, User
+from api.db.models import AuditEvent, Organisation, User
 from api.services.audit_trail import append_event
 from api.services.auth import hash_password
 from api.services.context import Context
@@ -55,15 +54,6 @@ class UserView:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class OrganisationView:
-    code: str
-    name: str
-    district: str | None
-    district_name: str | None
-    users: int
-
-
 def list_users(context: Context, actor: Actor) -> list[UserView]:
     """Every account, by username; raises PermissionDenied for non-admins."""
     _require_admin(actor)
@@ -87,20 +77,6 @@ def account_events(context: Context, actor: Actor, username: str) -> list[AuditE
         )
         events = session.exec(query.order_by(col(AuditEvent.seq).desc())).all()
     return [event for event in events if event.data.get("username") == username]
-
-
-def list_organisations(context: Context, actor: Actor) -> list[OrganisationView]:
-    """Every department (organisation) with its district and number of accounts."""
-    _require_admin(actor)
-    with context.db.read() as session:
-        per_organisation = select(User.organisation_id, func.count()).group_by(col(User.organisation_id))
-        counts: dict[int | None, int] = dict(session.exec(per_organisation).all())
-        districts = {d.code: d.name for d in session.exec(select(District)).all()}
-        rows = session.exec(select(Organisation).order_by(col(Organisation.district), col(Organisation.code))).all()
-        return [
-            OrganisationView(o.code, o.name, o.district, districts.get(o.district or ""), counts.get(o.id, 0))
-            for o in rows
-        ]
 
 
 def create_user(context: Context, actor: Actor, new: NewUser) -> UserView:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlmodel import Session, create_engine, select
 
+from api.db.models import AuditEvent
 from tests.factories import Api, assert_problem, implementation_plan_data
 
 PASSWORD = "Xicheng2026"
@@ -193,3 +195,44 @@ def test_duplicates_strangers_and_unknown_accounts_are_refused(api: Api) -> None
     assert usernames(api) == before
     assert login(api, "dongcheng.clerk", PASSWORD).status_code == 200
     assert login(api, "owner", "demo").status_code == 200
+
+
+def test_admin_creates_a_department_and_an_account_in_it(api: Api, database_url: str) -> None:
+    admin = api.headers("admin")
+    events_before = api.get("admin", "/api/v1/audit/verify").json()["events"]
+    body = {"code": "linhe_wenlv", "name": "临河县文化和旅游局", "district": "linhe"}
+    response = api.client.post("/api/v1/organisations", json=body, headers=admin)
+    assert response.status_code == 201, response.text
+    assert response.json() == {**body, "district_name": "临河县", "users": 0}
+    city = api.client.post("/api/v1/organisations", json={"code": "city_wenlv", "name": "市文化广电旅游局"},
+                           headers=admin)  # fmt: skip
+    assert (city.status_code, city.json()["district"]) == (201, None)
+
+    assert create(api, username="linhe.wenlv", organisation="linhe_wenlv", roles=["checker"]).status_code == 201
+    organisations = {o["code"]: o for o in api.get("admin", "/api/v1/organisations").json()}
+    assert organisations["linhe_wenlv"]["users"] == 1
+    assert login(api, "linhe.wenlv", PASSWORD).status_code == 200
+    chain = api.get("admin", "/api/v1/audit/verify").json()
+    assert (chain["ok"], chain["events"]) == (True, events_before + 3)  # two departments and one account
+    engine = create_engine(database_url)
+    try:
+        with Session(engine) as session:
+            recorded = session.exec(select(AuditEvent).where(AuditEvent.action == "organisation_created")).all()
+    finally:
+        engine.dispose()
+    assert [(e.actor, e.application_id, e.data["organisation"]) for e in recorded] == [
+        ("admin", None, "linhe_wenlv"), ("admin", None, "city_wenlv")]  # fmt: skip
+
+    before = api.get("admin", "/api/v1/organisations").json()
+    for bad, field in (
+        ({"code": "Linhe WenLv"}, "code"),
+        ({"name": " "}, "name"),
+        ({"district": "xicheng"}, "district"),
+    ):
+        refused = api.client.post("/api/v1/organisations", json={**body, "code": "linhe_x", **bad}, headers=admin)
+        assert assert_problem(refused, 422, "invalid_data")["context"]["field"] == field
+    taken = api.client.post("/api/v1/organisations", json=body, headers=admin)
+    assert assert_problem(taken, 409, "already_exists")["context"]["field"] == "code"
+    stranger = api.client.post("/api/v1/organisations", json={**body, "code": "sneaky"}, headers=api.headers("owner"))
+    assert_problem(stranger, 403, "permission_denied")
+    assert api.get("admin", "/api/v1/organisations").json() == before

@@ -1,4 +1,5 @@
-"""Users and departments in real Chromium: the admin creates an account, its owner logs in; disabled, it cannot."""
+"""Users and departments in real Chromium: the admin creates a department and an account in it, whose owner
+logs in; disabled, the account cannot, and its open session ends."""
 
 from __future__ import annotations
 
@@ -23,13 +24,13 @@ def log_in(page: Page, live_server: LiveServer, username: str, password: str) ->
 
 def fill_new_user(admin: Page, username: str, password: str) -> None:
     admin.fill("#username", username)
-    admin.fill("#display_name", "临河县住建局 李科员")
-    admin.select_option("#organisation", "linhe_zhujian")
-    admin.check("input[name=roles][value=local_renewal_office]")
+    admin.fill("#display_name", "临河县文旅局 李科员")
+    admin.select_option("#organisation", "linhe_wenlv")
+    admin.check("input[name=roles][value=checker]")
     admin.fill("#password", password)
 
 
-def test_admin_creates_a_user_then_disables_it(
+def test_admin_creates_a_department_and_a_user_then_disables_it(
     live_server: LiveServer, login: Login, browser: Browser, screenshots: Shots
 ) -> None:
     admin = login("admin")
@@ -37,12 +38,24 @@ def test_admin_creates_a_user_then_disables_it(
     expect(admin.locator("#users tr[data-username=owner]")).to_contain_text("示例城市更新有限公司")
     expect(admin.locator("#organisations")).to_contain_text("临河县住房和城乡建设局")
 
+    admin.fill("#department-name", "临河县文化和旅游局")
+    admin.fill("#department-code", "Linhe WenLv")
+    admin.select_option("#department-district", "linhe")
+    admin.click("#create-department")
+    expect(admin.locator("[data-field=department-code] .field-error")).to_contain_text("单位代码须为")
+    expect(admin.locator("#department-name")).to_have_value("临河县文化和旅游局")
+    admin.fill("#department-code", "linhe_wenlv")
+    admin.click("#create-department")
+    expect(admin.locator("#notice")).to_have_text("部门已创建，现在可以为它创建账号。")
+    expect(admin.locator("#organisations")).to_contain_text("临河县文化和旅游局")
+    expect(admin.locator("#organisation")).to_have_value("linhe_wenlv")  # the new user form starts there
+
     fill_new_user(admin, "owner", PASSWORD)  # taken: the form comes back with the reason, nothing else lost
     admin.click("#create-user")
     expect(admin.locator("[data-field=username] .field-error")).to_have_text("用户名 'owner' 已被使用，请换一个")
-    expect(admin.locator("#display_name")).to_have_value("临河县住建局 李科员")
-    expect(admin.locator("#organisation")).to_have_value("linhe_zhujian")
-    expect(admin.locator("input[name=roles][value=local_renewal_office]")).to_be_checked()
+    expect(admin.locator("#display_name")).to_have_value("临河县文旅局 李科员")
+    expect(admin.locator("#organisation")).to_have_value("linhe_wenlv")
+    expect(admin.locator("input[name=roles][value=checker]")).to_be_checked()
     admin.fill("#username", "linhe.li")
     admin.fill("#password", "123")
     admin.click("#create-user")
@@ -53,6 +66,12 @@ def test_admin_creates_a_user_then_disables_it(
     expect(admin.locator("#notice")).to_have_text("账号已创建。请将初始密码告知本人。")
     expect(admin.locator("#account-events")).to_contain_text("创建账号 · admin")
     screenshots(admin, "10_user_created")
+
+    admin.evaluate("document.querySelector('#password-form input[name=csrf_token]').value = 'forged'")
+    admin.fill("#password", "Stolen2026x")
+    admin.click("#reset-password")  # a forged form changes nothing: the clerk still logs in with the password below
+    expect(admin.locator("h1")).to_have_text("安全校验未通过")
+    admin.goto(f"{live_server.url}/admin/users/linhe.li")
 
     clerk = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai").new_page()
     log_in(clerk, live_server, "linhe.li", PASSWORD)
