@@ -2,7 +2,8 @@
 
 Every change is an event in the audit trail (the global hash chain, with no application) and a log
 line; neither ever holds a password or its hash. A disabled account cannot log in, and its tokens
-and page sessions stop working at their next request (auth.actor_by_username checks each time).
+and page sessions stop working at their next request (auth.actor_by_username checks each time);
+disabling and resetting the password raise ``session_generation``, so those tokens stay dead.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def account_events(context: Context, actor: Actor, username: str) -> list[AuditE
             col(AuditEvent.application_id).is_(None), col(AuditEvent.action).in_(ACCOUNT_ACTIONS)
         )
         events = session.exec(query.order_by(col(AuditEvent.seq).desc())).all()
+    # filtered here: JSON lookups differ between SQLite and PostgreSQL, and account changes are few
     return [event for event in events if event.data.get("username") == username]
 
 
