@@ -14,7 +14,7 @@ from api import problems
 from api.body_limit import BodyLimitMiddleware
 from api.db.database import Database
 from api.db.migrate import upgrade_to_head
-from api.routes import applications, auth, calendar, credit, materials, system, webhooks, workflows
+from api.routes import applications, auth, calendar, credit, drafts, materials, system, users, webhooks, workflows
 from api.services import demo, outbox, scheduler
 from api.services import workflows as workflow_service
 from api.services.context import Context
@@ -67,6 +67,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, pre
         credit.router,
         system.router,
         webhooks.router,
+        users.router,
+        drafts.router,
     ):
         app.include_router(router)
     web.install(app)

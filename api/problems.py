@@ -23,6 +23,7 @@ HTTP_STATUS: dict[type[errors.GreenlaneError], int] = {
     errors.TransitionNotAllowed: 409,
     errors.VersionConflict: 409,
     errors.IdempotencyInProgress: 409,
+    errors.AlreadyExists: 409,
     errors.UnknownHookSource: 404,
     errors.NotFound: 404,
     errors.PermissionDenied: 403,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,7 @@ class ApplicationCreate(BaseModel):
     workflow: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=256)
     data: dict[str, Any] = {}
+    draft_id: int | None = Field(default=None, ge=1, le=2**63 - 1)  # the saved draft this completes, deleted with it
 
 
 class TransitionRequest(BaseModel):
@@ -111,6 +112,30 @@ class WorkflowSummary(BaseModel):
     description: str
     content_hash: str
     published_at: datetime
+
+
+class WorkflowVersionPublic(BaseModel):
+    version: int
+    title: str
+    content_hash: str
+    published_at: datetime
+    published_by: str | None
+    applications: int
+
+
+class DiffLinePublic(BaseModel):
+    kind: Literal["header", "hunk", "added", "removed", "context"]
+    text: str
+
+
+class WorkflowDiff(BaseModel):
+    key: str
+    from_version: int
+    to_version: int
+    added: int
+    removed: int
+    unified: str
+    lines: list[DiffLinePublic]
 
 
 class ValidationErrorItem(BaseModel):

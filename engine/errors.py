@@ -9,12 +9,15 @@ GreenlaneError
 ├── TransitionNotAllowed    transition_not_allowed      409
 ├── VersionConflict         version_conflict            409
 ├── IdempotencyInProgress   idempotency_in_progress     409
+├── AlreadyExists           already_exists              409
 ├── NotFound                not_found                   404
 │   ├── UnknownWorkflow     unknown_workflow            404
+│   ├── UnknownWorkflowVersion  unknown_workflow_version  404
 │   ├── UnknownTransition   unknown_transition          404
 │   └── UnknownHookSource   unknown_hook_source         404
 ├── PermissionDenied        permission_denied           403
 ├── Unauthenticated         unauthenticated             401
+│   ├── AccountDisabled     account_disabled            401
 │   └── WebhookSignatureInvalid  webhook_signature_invalid  401
 └── PayloadTooLarge         payload_too_large           413
 """
@@ -105,6 +108,11 @@ class IdempotencyInProgress(GreenlaneError):
     message_zh = "相同 Idempotency-Key 的请求正在处理中，请稍后重试。"
 
 
+class AlreadyExists(GreenlaneError):
+    code = "already_exists"
+    message_zh = "该名称已被使用。"
+
+
 class NotFound(GreenlaneError):
     code = "not_found"
     message_zh = "未找到。"
@@ -113,6 +121,11 @@ class NotFound(GreenlaneError):
 class UnknownWorkflow(NotFound):
     code = "unknown_workflow"
     message_zh = "未找到该工作流。"
+
+
+class UnknownWorkflowVersion(NotFound):
+    code = "unknown_workflow_version"
+    message_zh = "该工作流没有这个版本。"
 
 
 class UnknownTransition(NotFound):
@@ -133,6 +146,11 @@ class PermissionDenied(GreenlaneError):
 class Unauthenticated(GreenlaneError):
     code = "unauthenticated"
     message_zh = "未登录或登录已过期，请重新登录。"
+
+
+class AccountDisabled(Unauthenticated):
+    code = "account_disabled"
+    message_zh = "该账号已停用，请联系系统管理员。"
 
 
 class WebhookSignatureInvalid(Unauthenticated):

@@ -12,10 +12,16 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the vendored static files, the security headers and the page routers."""
-    from web import pages, routes_admin, routes_applications, routes_session
+    from web import pages, routes_admin, routes_applications, routes_session, routes_users
     from web.security import SecurityHeadersMiddleware
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeadersMiddleware)
-    for router in (pages.router, routes_session.router, routes_applications.router, routes_admin.router):
+    for router in (
+        pages.router,
+        routes_session.router,
+        routes_applications.router,
+        routes_admin.router,
+        routes_users.router,
+    ):
         app.include_router(router)

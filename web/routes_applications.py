@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from api.problems import status_of
 from api.schemas import ApplicationCreate, TransitionRequest
-from api.services import applications, inbox, materials, workflows
+from api.services import applications, drafts, inbox, materials, workflows
+from api.services.context import Context
 from engine.errors import (
     GuardFailed,
     IdempotencyKeyReused,
     InvalidData,
+    NotFound,
     PayloadTooLarge,
     PermissionDenied,
     TransitionNotAllowed,
@@ -27,6 +29,11 @@ from web.rendering import ContextDep, PageActor, PageRoute, VerifiedForm, redire
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
+DRAFT_GONE = "该草稿已不存在（可能已在别处提交或删除），本次未处理。您填写的内容仍在下方，可以再次保存或提交。"
+DRAFT_NOTICES = {
+    "draft_saved": "草稿已保存在服务器上，可随时从“新建申请”页的“我的草稿”继续填写。",
+    "draft_deleted": "草稿已删除。",
+}
 FILTER_TITLES = {"workflow": "审批事项", "state": "办理状态", "district": "区县", "renewal_type": "更新类型"}
 
 
@@ -49,12 +56,25 @@ def inbox_page(
 
 
 @router.get("/applications/new", response_class=HTMLResponse)
-def new_application(request: Request, context: ContextDep, actor: PageActor, workflow: str = "") -> HTMLResponse:
+def new_application(
+    request: Request,
+    context: ContextDep,
+    actor: PageActor,
+    workflow: str = "",
+    draft: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    notice: str = "",
+) -> HTMLResponse:
+    """Choose a workflow (with the caller's saved drafts), or its blank form, or a saved draft to go on with."""
+    if draft is not None:
+        saved = drafts.get_draft(context, actor, draft)
+        values = _form_values(context, saved.workflow, saved.form_values, saved.title, draft_id=saved.id)
+        values["notice"] = DRAFT_NOTICES.get(notice)
+        return render(request, "application_form.html", values, actor=actor)
     if not workflow:
-        return render(request, "choose_workflow.html", {"workflows": workflows.list_workflows(context)}, actor=actor)
-    spec = workflows.current_spec(context, workflow)
-    values = {"spec": spec, "raw": {}, "errors": {}, "title": "", "error": None, "input_kinds": INPUT_KINDS}
-    return render(request, "application_form.html", values, actor=actor)
+        values = {"workflows": workflows.list_workflows(context), "drafts": drafts.list_drafts(context, actor),
+                  "notice": DRAFT_NOTICES.get(notice)}  # fmt: skip
+        return render(request, "choose_workflow.html", values, actor=actor)
+    return render(request, "application_form.html", _form_values(context, workflow, {}, ""), actor=actor)
 
 
 @router.post("/applications/new", response_class=HTMLResponse)
@@ -65,12 +85,11 @@ def create_application(request: Request, context: ContextDep, actor: PageActor, 
     read = read_form(spec.fields, form)
     if not title:
         read.errors["title"] = "请填写申请标题。"
-    error = None
+    error, draft_id = None, _draft_id(form)
     if not read.errors:
         try:
-            created = applications.create_application(
-                context, actor, ApplicationCreate(workflow=key, title=title[:256], data=read.values)
-            )
+            body = ApplicationCreate(workflow=key, title=title[:256], data=read.values, draft_id=draft_id)
+            created = applications.create_application(context, actor, body)
             return redirect(request, f"/applications/{created.id}?notice=created")
         except InvalidData as invalid:
             field = str(invalid.context.get("field", ""))
@@ -78,9 +97,37 @@ def create_application(request: Request, context: ContextDep, actor: PageActor, 
                 read.errors[field] = invalid.detail
             else:
                 error = invalid.detail
-    values = {"spec": spec, "raw": read.raw, "errors": read.errors, "title": title, "input_kinds": INPUT_KINDS,
-              "error": error or f"有 {len(read.errors)} 处需要修改，请查看标红的栏目。"}  # fmt: skip
+        except NotFound:  # the workflow was found above: it is the draft that is gone (submitted or deleted elsewhere)
+            error, draft_id = DRAFT_GONE, None
+    values = _form_values(context, key, read.raw, title, draft_id=draft_id)
+    values["errors"], values["error"] = read.errors, error or f"有 {len(read.errors)} 处需要修改，请查看标红的栏目。"
     return render(request, "application_form.html", values, status_code=422, actor=actor)
+
+
+@router.post("/applications/drafts", response_class=HTMLResponse)
+def save_draft(request: Request, context: ContextDep, actor: PageActor, form: VerifiedForm) -> Response:
+    """保存草稿: what was typed, unchecked, kept on the server until the application is created from it."""
+    typed = {name.removeprefix("field."): value for name, value in form.multi_items()
+             if name.startswith("field.") and isinstance(value, str)}  # fmt: skip
+    entered = drafts.DraftInput(str(form.get("workflow") or ""), str(form.get("title") or ""), typed)
+    draft_id = _draft_id(form)
+    try:
+        saved = drafts.save_draft(context, actor, draft_id, entered)
+    except (InvalidData, NotFound) as refused:
+        gone = isinstance(refused, NotFound)  # the draft (an unknown workflow fails again just below, as a page)
+        values = _form_values(context, entered.workflow, typed, entered.title, draft_id=None if gone else draft_id)
+        values["errors"] = {str(refused.context.get("field", "")): refused.detail}
+        values["error"] = DRAFT_GONE if gone else refused.detail
+        return render(request, "application_form.html", values, status_code=status_of(refused), actor=actor)
+    return redirect(request, f"/applications/new?draft={saved.id}&notice=draft_saved")
+
+
+@router.post("/applications/drafts/{draft_id}/delete")
+def delete_draft(
+    request: Request, draft_id: int, context: ContextDep, actor: PageActor, form: VerifiedForm
+) -> Response:
+    drafts.delete_draft(context, actor, draft_id)
+    return redirect(request, "/applications/new?notice=draft_deleted")
 
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
@@ -154,6 +201,20 @@ def download_material(application_id: int, material_id: int, context: ContextDep
     found = materials.download(context, actor, application_id, material_id)
     headers = {"Content-Disposition": found.content_disposition}
     return Response(found.content, media_type=found.material.content_type, headers=headers)
+
+
+def _form_values(
+    context: Context, workflow: str, raw: dict[str, str], title: str, draft_id: int | None = None
+) -> dict[str, Any]:
+    spec = workflows.current_spec(context, workflow)
+    return {"spec": spec, "raw": raw, "errors": {}, "title": title, "error": None, "input_kinds": INPUT_KINDS,
+            "draft_id": draft_id, "notice": None}  # fmt: skip
+
+
+def _draft_id(form: FormData) -> int | None:
+    """The hidden draft_id of a form resumed from a draft (a tampered value is simply no draft)."""
+    text = str(form.get("draft_id") or "")
+    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
 
 
 def _show_invalid(action: ActionView, field: str, detail: str) -> None:

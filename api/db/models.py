@@ -35,6 +35,8 @@ class User(SQLModel, table=True):
     roles: list[str] = Field(default_factory=list, sa_column=Column(JsonColumn, nullable=False))
     is_active: bool = True
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # in every token; raised when the password is reset or the account disabled, so older tokens stop working
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class WorkflowVersion(SQLModel, table=True):
@@ -95,6 +97,23 @@ class Material(SQLModel, table=True):
     uploaded_by: str = Field(max_length=64)
     uploaded_at: datetime = Field(sa_type=UtcDateTime)
     content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class ApplicationDraft(SQLModel, table=True):
+    """An unfinished application form its owner saved to resume later; deleted when the application is created.
+
+    ``form_values`` holds what was typed, as the strings the form posted (an unfinished form need not be
+    valid yet); ``schema_version`` says how to read them.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    workflow_key: str = Field(max_length=64)
+    title: str = Field(default="", max_length=256)
+    form_values: dict[str, Any] = Field(sa_column=Column(JsonColumn, nullable=False))
+    schema_version: int = 1
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
 class AuditEvent(SQLModel, table=True):

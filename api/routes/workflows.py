@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api import problems
 from api.deps import ContextDep, CurrentActor
-from api.schemas import ValidationResult, WorkflowSummary
-from api.services import workflows
+from api.schemas import ValidationResult, WorkflowDiff, WorkflowSummary, WorkflowVersionPublic
+from api.services import workflow_history, workflows
 from engine.errors import SpecInvalid
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
@@ -36,6 +36,28 @@ def get_workflow(key: str, context: ContextDep, actor: CurrentActor) -> dict[str
 @router.get("/{key}/diagram", response_class=PlainTextResponse)
 def get_diagram(key: str, context: ContextDep, actor: CurrentActor) -> str:
     return workflows.diagram(context, key)
+
+
+@router.get("/{key}/versions")
+def list_versions(key: str, context: ContextDep, actor: CurrentActor) -> list[WorkflowVersionPublic]:
+    """Admin: every published version, newest first, with how many applications run on each."""
+    return [
+        WorkflowVersionPublic.model_validate(v, from_attributes=True)
+        for v in workflow_history.history(context, actor, key)
+    ]
+
+
+@router.get("/{key}/diff")
+def diff_versions(
+    key: str,
+    context: ContextDep,
+    actor: CurrentActor,
+    from_version: Annotated[int, Query(alias="from", ge=1, le=2**31 - 1)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=2**31 - 1)],
+) -> WorkflowDiff:
+    """Admin: the unified diff of the YAML source of two versions, also as classified lines."""
+    found = workflow_history.diff(context, actor, key, from_version, to_version)
+    return WorkflowDiff.model_validate(found, from_attributes=True)
 
 
 @router.post("/{key}/validate", openapi_extra=_YAML_BODY)

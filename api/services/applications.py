@@ -21,7 +21,7 @@ from api.schemas import (
     ClockPublic,
     TransitionRequest,
 )
-from api.services import idempotency, outbox, workflows
+from api.services import drafts, idempotency, outbox, workflows
 from api.services.audit_trail import append_event, events_of
 from api.services.calendar import work_calendar
 from api.services.context import Context
@@ -68,6 +68,8 @@ def create_application(context: Context, actor: Actor, body: ApplicationCreate) 
     now = context.clock.now()
     with context.db.write() as session:
         _check_district(session, data)
+        if body.draft_id is not None:  # created from a saved draft: the draft goes in the same transaction
+            drafts.discard_submitted(session, actor, body.draft_id, spec.key)
         application = Application(
             workflow_key=spec.key,
             workflow_version=version.version,

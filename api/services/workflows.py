@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
 from importlib.resources import files
 
 from sqlalchemy import func
@@ -156,30 +154,6 @@ def definition(context: Context, key: str) -> dict[str, object]:
 def diagram(context: Context, key: str) -> str:
     row = current_version(context, key)
     return mermaid_diagram(runner_for(context, key, row.version).spec)
-
-
-@dataclass(frozen=True)
-class PublishedVersion:
-    """One entry of a workflow's version history, newest first."""
-
-    version: int
-    title: str
-    content_hash: str
-    published_at: datetime
-    published_by: str | None
-
-
-def history(context: Context, actor: Actor, key: str) -> list[PublishedVersion]:
-    """Every published version of ``key``, newest first; raises PermissionDenied for non-admins, UnknownWorkflow."""
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以管理工作流")
-    with context.db.read() as session:
-        rows = session.exec(
-            select(WorkflowVersion).where(WorkflowVersion.key == key).order_by(col(WorkflowVersion.version).desc())
-        ).all()
-    if not rows:
-        raise UnknownWorkflow(f"未找到工作流 '{key}'", workflow=key)
-    return [PublishedVersion(r.version, r.title, r.content_hash, r.published_at, r.published_by) for r in rows]
 
 
 def current_spec(context: Context, key: str) -> WorkflowSpec:

@@ -27,7 +27,7 @@
   }
 
   function keepDrafts() {
-    if (/[?&]notice=created/.test(location.search)) {
+    if (/[?&]notice=(created|draft_saved)/.test(location.search)) {  // saved for good, here or on the server
       Object.keys(localStorage).forEach(function (key) {
         if (key.indexOf("draft:") === 0) { localStorage.removeItem(key); }
       });
