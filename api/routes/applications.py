@@ -13,8 +13,13 @@ router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 
 
 @router.post("", status_code=201)
-def create_application(body: ApplicationCreate, context: ContextDep, actor: CurrentActor) -> ApplicationPublic:
-    return applications.create_application(context, actor, body)
+def create_application(
+    body: ApplicationCreate,
+    context: ContextDep,
+    actor: CurrentActor,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> ApplicationPublic:
+    return applications.create_application(context, actor, body, idempotency_key)
 
 
 @router.get("")

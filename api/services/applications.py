@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -57,9 +59,18 @@ class ListFilter:
     cursor: str | None = None
 
 
-def create_application(context: Context, actor: Actor, body: ApplicationCreate) -> ApplicationPublic:
+def create_application(
+    context: Context, actor: Actor, body: ApplicationCreate, idempotency_key: str | None = None
+) -> ApplicationPublic:
     """Start an application on the workflow version in force; raises UnknownWorkflow,
-    InvalidData (naming the field) or PermissionDenied."""
+    InvalidData (naming the field), PermissionDenied, IdempotencyKeyReused or IdempotencyInProgress."""
+    canonical = {"create": body.model_dump(mode="json")}
+    return _idempotent(
+        context, actor, idempotency_key, canonical, lambda: _create(context, actor, body, idempotency_key)
+    )
+
+
+def _create(context: Context, actor: Actor, body: ApplicationCreate, idempotency_key: str | None) -> ApplicationPublic:
     version = workflows.current_version(context, body.workflow)
     runner = workflows.runner_for(context, version.key, version.version)
     spec = runner.spec
@@ -91,7 +102,10 @@ def create_application(context: Context, actor: Actor, body: ApplicationCreate) 
             data={"workflow": spec.key, "workflow_version": version.version, "data": data},
         )  # fmt: skip
         outbox.record_event(session, "application.created", application, audit)
-        return _view(context, session, application, actor, runner)
+        view = _view(context, session, application, actor, runner)
+        if idempotency_key:  # the reply to replay is stored with the new application, atomically
+            idempotency.complete(session, actor.user_id, idempotency_key, view)
+        return view
 
 
 def get_application(context: Context, actor: Actor, application_id: int) -> ApplicationPublic:
@@ -168,14 +182,26 @@ def fire_transition(context: Context, actor: Actor, command: FireTransition) -> 
     InvalidData, GuardFailed, IdempotencyKeyReused or IdempotencyInProgress; a refused call
     changes nothing.
     """
-    key = command.idempotency_key
-    if key and (replayed := idempotency.claim(context, actor.user_id, key, _request_hash(command))) is not None:
+    canonical = {"application": command.application_id, "transition": command.transition,
+                 **command.request.model_dump(mode="json")}  # fmt: skip
+    return _idempotent(context, actor, command.idempotency_key, canonical, partial(_fire, context, actor, command))
+
+
+def _idempotent(
+    context: Context, actor: Actor, key: str | None, request: dict[str, Any], run: Callable[[], ApplicationPublic]
+) -> ApplicationPublic:
+    """``run`` once per Idempotency-Key: a repeat with the same request gets the stored reply."""
+    if key is None:
+        return run()
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    request_hash = hashlib.sha256(canonical.encode()).hexdigest()
+    if (replayed := idempotency.claim(context, actor.user_id, key, request_hash)) is not None:
         return replayed
     try:
-        return _fire(context, actor, command)
+        return run()
     except BaseException:
-        if key:  # nothing was committed (the reply is stored with the change): a retry may run it
-            idempotency.release(context, actor.user_id, key)
+        # nothing was committed (the reply is stored with the change): a retry may run it
+        idempotency.release(context, actor.user_id, key)
         raise
 
 
@@ -201,13 +227,6 @@ def _fire(context: Context, actor: Actor, command: FireTransition) -> Applicatio
     # Otherwise the reply is read after the commit, so the audit chain's head lock (and SQLite's write
     # lock) is held for the change alone; a later writer may already show in it, its `version` current.
     return get_application(context, actor, command.application_id)
-
-
-def _request_hash(command: FireTransition) -> str:
-    body = {"application": command.application_id, "transition": command.transition,
-            **command.request.model_dump(mode="json")}  # fmt: skip
-    canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def visible(session: Session, actor: Actor, application_id: int) -> Application:

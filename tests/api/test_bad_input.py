@@ -242,6 +242,27 @@ def test_idempotency_key(api: Api, clock: FixedClock) -> None:
     assert len(accepts) == 1
 
 
+def test_idempotency_key_on_create(api: Api) -> None:
+    body = {"workflow": "implementation_plan", "title": "东城区示例小区改造", "data": implementation_plan_data()}
+    headers = {**api.headers("owner"), "Idempotency-Key": "create-1"}
+    first = api.client.post(APPLICATIONS, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    replay = api.client.post(APPLICATIONS, json=body, headers=headers)
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    other = api.client.post(APPLICATIONS, json={**body, "title": "另一个项目"}, headers=headers)
+    assert_problem(other, 422, "idempotency_key_reused")
+    refused = api.client.post(
+        APPLICATIONS, json={**body, "workflow": "no_such"}, headers={**headers, "Idempotency-Key": "c2"}
+    )
+    assert_problem(refused, 404, "unknown_workflow")
+    mine = api.get("owner", f"{APPLICATIONS}?mine=true").json()["items"]
+    assert [item["id"] for item in mine] == [first.json()["id"]]  # one application, one create event
+    creates = [
+        e for e in api.get("admin", f"{APPLICATIONS}/{first.json()['id']}/audit").json() if e["action"] == "create"
+    ]
+    assert len(creates) == 1
+
+
 def test_visibility_and_list_filters(api: Api, clock: FixedClock) -> None:
     mine = api.step("owner", api.created("owner", "implementation_plan", implementation_plan_data()), "publish_notice")
     theirs = api.created("owner2", "implementation_plan", implementation_plan_data(district="linhe"))
