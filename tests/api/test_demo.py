@@ -58,7 +58,7 @@ def test_demo_accounts_are_disabled_by_a_start_without_demo_and_back_with_it(dat
                      webhook_worker=False)  # fmt: skip
     with TestClient(create_app(plain)) as client:
         refused = client.post("/api/v1/auth/token", data={"username": "admin", "password": "demo"})
-        assert_problem(refused, 401, "unauthenticated")
+        assert_problem(refused, 401, "account_disabled")
     with TestClient(create_app(settings_for(database_url))) as client:  # --demo again
         token = client.post("/api/v1/auth/token", data={"username": "admin", "password": "demo"})
         assert token.status_code == 200, token.text
