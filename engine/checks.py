@@ -10,6 +10,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
 from engine.conditions import can_both_hold
+from engine.forms import MATERIALS_KEY, NOTICES_KEY
 from engine.roles import DERIVED_FACTS, ROLE_TITLES
 from engine.spec import ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
 
@@ -32,6 +33,8 @@ def check_spec(spec: WorkflowSpec) -> list[Problem]:
         timeouts,
         joint_reviews,
         extensions,
+        one_time_notices,
+        reserved_names,
     ]
     return [problem for check in checks for problem in check(spec)]
 
@@ -213,3 +216,32 @@ def extensions(spec: WorkflowSpec) -> Iterator[Problem]:
             yield ("transitions", index, "to"), "延长期限不改变状态：from 与 to 须为同一状态"
         elif transition.target in spec.states_by_id and spec.states_by_id[transition.target].limit is None:
             yield ("transitions", index, "extends_by"), f"状态 '{transition.target}' 没有 limit，无从延长"
+
+
+def one_time_notices(spec: WorkflowSpec) -> Iterator[Problem]:
+    """A 补正 notice names its item list (a required list field) and where a second notice gives its reason."""
+    for index, transition in enumerate(spec.transitions):
+        rule = transition.one_time_notice
+        if rule is None:
+            continue
+        loc: Loc = ("transitions", index, "one_time_notice")
+        if transition.kind != "request_supplement":
+            yield (*loc,), "一次性告知只适用于 kind: request_supplement 的办理事项"
+        fields = {field.name: field for field in transition.fields}
+        items = fields.get(rule.items)
+        if items is None or items.type != "list" or not items.required:
+            yield (*loc, "items"), f"'{rule.items}' 须是本事项的必填列表字段（type: list, required: true）"
+        reason = fields.get(rule.repeat_reason)
+        if reason is None or reason.type not in ("string", "text") or reason.required:
+            message = f"'{rule.repeat_reason}' 须是本事项的选填文本字段（首次告知无须填写）"
+            yield (*loc, "repeat_reason"), message
+
+
+def reserved_names(spec: WorkflowSpec) -> Iterator[Problem]:
+    """The engine keeps materials and 补正 notices in the application's data under these keys."""
+    located: list[tuple[Loc, FieldSpec]] = [(("fields", i), field) for i, field in enumerate(spec.fields)]
+    for index, transition in enumerate(spec.transitions):
+        located += [(("transitions", index, "fields", i), field) for i, field in enumerate(transition.fields)]
+    for loc, field in located:
+        if field.name in (MATERIALS_KEY, NOTICES_KEY):
+            yield (*loc, "name"), f"字段名 '{field.name}' 为系统保留，不能声明"

@@ -9,61 +9,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from itertools import product
 from typing import Any
 
 from transitions import EventData, Machine
 
-from engine.deadlines import StepClock
+from engine.case import ROUTING_FACTS, SYSTEM_ACTOR, Actor, Case, matches
 from engine.errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTransition
-from engine.forms import MATERIALS_KEY, clean_data, is_blank
+from engine.forms import MATERIALS_KEY, NOTICES_KEY, clean_data, is_blank
+from engine.joint_review import joint_opinions, next_joint, objects_in_joint_review
 from engine.roles import LEVELS, ROLE_TITLES
 from engine.spec import REVIEW_KINDS, ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
+from engine.supplement_notices import next_notices
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user with roles in one department; ``district`` None means a city department."""
-
-    user_id: int
-    username: str
-    roles: frozenset[str]
-    organisation: str
-    district: str | None
-
-
-# Facts that choose who reviews an application (PROCESS.md §4.8 routing snapshot).
-ROUTING_FACTS = frozenset(
-    {"district", "major", "cross_district", "city_level", "changes_land", "changes_structure", "low_risk", "commitment"}
-)
-
-# The system itself: fires timeouts (视为受理, 超时默认) under the same rules as anyone, as role `system`.
-SYSTEM_ACTOR = Actor(0, "system", frozenset({"system"}), "system", None)
-
-
-@dataclass(frozen=True)
-class Case:
-    """The engine's read-only view of an application."""
-
-    state: str
-    data: Mapping[str, Any]
-    applicant_id: int
-    applicant_organisation: str
-    level: str | None = None
-    outcome: str | None = None
-    clock: StepClock | None = None
-    today: date | None = None  # the Shanghai calendar day, for periods such as 公示
-    joint: Mapping[str, Mapping[str, Any]] | None = None  # branch id -> {"status": pending|approved|skipped}
-    barred_until: date | None = None  # the applicant's fast-path bar (告知承诺制), if any
-
-    @property
-    def district(self) -> str | None:
-        value = self.data.get("district")
-        return value if isinstance(value, str) else None
-
-    def facts(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return {**self.data, "level": self.level, **(extra or {})}
+__all__ = ["ROUTING_FACTS", "SYSTEM_ACTOR", "Action", "Actor", "Case", "Fired", "StepRunner", "available_actions",
+           "check_initiator", "joint_opinions"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +49,9 @@ class Fired:
     facts: dict[str, Any]
     joint: dict[str, dict[str, Any]] | None = None
     joint_complete: bool = False  # every branch approved or skipped: the system fires the state's `then`
+    notice: dict[str, Any] | None = None  # the 补正 notice this transition gave (一次性告知)
+    # a joint reviewer's 补正 or rejection sends the application back: every reviewer's opinion so far
+    joint_opinions: list[dict[str, Any]] | None = None
 
 
 class _Cursor:
@@ -157,11 +120,19 @@ class StepRunner:
         merged = {**case.data, **cleaned}
         _check_requirements(self.spec, chosen, comment, merged)
         to_state = self.next_state(case.state, trigger, facts)
+        notices, notice = next_notices(case, chosen, to_state, cleaned, actor)
+        merged[NOTICES_KEY] = notices
+        if not notices:
+            del merged[NOTICES_KEY]
         outcome = self.spec.states_by_id[to_state].outcome or case.outcome
-        joint = _next_joint(self.spec, case, chosen, to_state, facts, actor)
+        decision = {"by": actor.username, "department": actor.department, "opinion": comment.strip(),
+                    "details": cleaned, "on": case.today.isoformat() if case.today else None}  # fmt: skip
+        joint = next_joint(self.spec, case, chosen, to_state, facts, actor, decision)
         in_joint_state = self.spec.states_by_id[to_state].joint is not None
         complete = in_joint_state and joint is not None and all(b["status"] != "pending" for b in joint.values())
-        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, joint, complete)
+        sent_back = objects_in_joint_review(self.spec, case, chosen)
+        opinions = joint_opinions(self.spec, joint) if sent_back and joint else None
+        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, joint, complete, notice, opinions)
 
 
 def _editable_fields(spec: WorkflowSpec, transition: TransitionSpec) -> list[FieldSpec]:
@@ -236,23 +207,11 @@ def _may_hold(transition: TransitionSpec, facts: Mapping[str, Any]) -> bool:
 
 def _refusal(transition: TransitionSpec, case: Case, actor: Actor) -> str | None:
     """Why ``actor`` may not fire ``transition`` on ``case``, or None when it may."""
-    if not any(_matches(rule, case, actor) for rule in transition.by):
+    if not any(matches(rule, case, actor) for rule in transition.by):
         return "须由" + "或".join(_describe(rule, case) for rule in transition.by) + "办理"
     if transition.kind in REVIEW_KINDS and actor.user_id == case.applicant_id:
         return "申请人不得审查、审批或备案本人提交的申请"
     return None
-
-
-def _matches(rule: ActorRule, case: Case, actor: Actor) -> bool:
-    if rule.applicant:
-        return actor.organisation == case.applicant_organisation
-    if rule.role not in actor.roles:
-        return False
-    if rule.jurisdiction == "district":
-        return actor.district is not None and actor.district == case.district
-    if rule.jurisdiction == "city":
-        return actor.district is None
-    return True
 
 
 def _describe(rule: ActorRule, case: Case) -> str:
@@ -265,30 +224,6 @@ def _describe(rule: ActorRule, case: Case) -> str:
         level = LEVELS.get(case.level or "", "")
         return f"申请所在{level or '区县'}（{case.district or '未填写'}）的{title}"
     return title
-
-
-def _next_joint(
-    spec: WorkflowSpec, case: Case, transition: TransitionSpec, to_state: str, facts: Mapping[str, Any], actor: Actor
-) -> dict[str, dict[str, Any]] | None:
-    """Branch statuses after the step: set up on entering a joint state, one branch decided per decision."""
-    target = spec.states_by_id[to_state]
-    joint = target.joint
-    if joint is None:  # kept through a 补正 pause, dropped when the application moves on
-        return {key: dict(value) for key, value in case.joint.items()} if case.joint and not target.counts else None
-    resuming = case.state != to_state and not spec.states_by_id[case.state].counts and case.joint
-    if resuming:  # back from a 补正 pause: decisions already taken stand
-        return {key: dict(value) for key, value in (case.joint or {}).items()}
-    if case.state != to_state:
-        return {
-            branch.id: {"status": "skipped", "reason": branch.skip_reason}
-            if branch.skip_condition is not None and branch.skip_condition.evaluate(facts)
-            else {"status": "pending"}
-            for branch in joint.branches
-        }
-    statuses = {key: dict(value) for key, value in (case.joint or {}).items()}
-    if transition.branch is not None:
-        statuses[transition.branch] = {"status": "approved", "by": actor.username, "transition": transition.id}
-    return statuses
 
 
 def _state_refusal(spec: WorkflowSpec, transition: TransitionSpec, case: Case) -> str | None:
@@ -354,6 +289,6 @@ def _check_requirements(spec: WorkflowSpec, transition: TransitionSpec, comment:
 def check_initiator(spec: WorkflowSpec, actor: Actor, data: Mapping[str, Any]) -> None:
     """Raise PermissionDenied unless ``actor`` may start an application of ``spec`` with ``data``."""
     case = Case(spec.initial, data, actor.user_id, actor.organisation)
-    if not any(_matches(rule, case, actor) for rule in spec.initiator):
+    if not any(matches(rule, case, actor) for rule in spec.initiator):
         who = "或".join(_describe(rule, case) for rule in spec.initiator)
         raise PermissionDenied(f"「{spec.title}」须由{who}发起", workflow=spec.key)

@@ -143,6 +143,14 @@ class Requirements(_Model):
     materials: list[str] = []
 
 
+class OneTimeNotice(_Model):
+    """一次性告知 (行政许可法 §32): a 补正 notice lists every item at once. A second notice on the same
+    step may only name items still unanswered or defects in newly supplied files, so it must say why."""
+
+    items: str  # the transition field holding the notice's item list
+    repeat_reason: str  # the transition field where a second notice on the same step gives its reason
+
+
 class TransitionSpec(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -160,6 +168,7 @@ class TransitionSpec(_Model):
     branch: str | None = None  # a joint-review branch this decision completes (state unchanged)
     extends_by: int | None = Field(default=None, gt=0, le=60)  # 延长期限 (行政许可法 §42): once per step
     records_credit: bool = False  # 撤销 for a false commitment: write a credit record and bar
+    one_time_notice: OneTimeNotice | None = None  # 补正通知: recorded per step; a second one needs a reason
     basis: str
 
     @field_validator("when")

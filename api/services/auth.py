@@ -63,4 +63,5 @@ def actor_by_username(context: Context, username: str) -> Actor:
         raise Unauthenticated("账号不存在或已停用")
     user, organisation = row
     assert user.id is not None
-    return Actor(user.id, user.username, frozenset(user.roles), organisation.code, organisation.district)
+    return Actor(user.id, user.username, frozenset(user.roles), organisation.code, organisation.district,
+                 organisation.name)  # fmt: skip

@@ -108,6 +108,10 @@ def apply_transition(
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
     if fired.joint is not None:
         facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
+    if fired.joint_opinions is not None:
+        facts["joint_opinions"] = fired.joint_opinions  # every joint reviewer's reasons, sent back together
+    if fired.notice is not None:
+        facts["notice"] = fired.notice  # the 补正 notice's items, its number on this step, and the reason
     event = append_event(
         session, at=now, actor=actor, application_id=application.id, action=fired.transition.id,
         from_state=fired.from_state, to_state=fired.to_state, comment=comment, data=facts,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
+from api.db.models import OutboxEvent
 from engine.clock import FixedClock
+from engine.working_days import SHANGHAI
 from tests.factories import Api
 
 COMMITMENT = {
@@ -24,6 +27,13 @@ COMMITMENT = {
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 6, 2, 1, 0, tzinfo=UTC))  # 2026-06-02 09:00 Shanghai (S07 accepts then)
+
+
+def at(clock: FixedClock, day: str, hour: int = 9) -> None:
+    """Move the clock forward to ``hour`` o'clock of ``day`` in Shanghai."""
+    target = datetime.combine(date.fromisoformat(day), time(hour), tzinfo=SHANGHAI).astimezone(UTC)
+    assert target >= clock.now(), "the clock only moves forward"
+    clock.advance(target - clock.now())
 
 
 def project(**overrides: Any) -> dict[str, Any]:
@@ -93,14 +103,76 @@ def test_land_reuse_needs_the_existing_documents(api: Api) -> None:
     assert refused.status_code == 422 and "existing_land_docs" in refused.json()["detail"]
 
 
-def test_s08_land_change_refused_in_joint_review(api: Api) -> None:
-    application = in_joint_review(api, changes_land=True, existing_land_docs=None)
+def test_s08_land_change_refused_in_joint_review(api: Api, clock: FixedClock) -> None:
+    at(clock, "2026-06-03")
+    application = api.step("owner2", api.created("owner2", "project_approval", project(changes_land=True,
+                           existing_land_docs=None)), "submit")  # fmt: skip
+    at(clock, "2026-06-04")
+    application = api.step("city.zhujian", application, "accept")
+    assert application["clock"]["due"] == "2026-08-07"
     assert "approve_land" in allowed(api, "city.zrzy", application)
-    application = api.step("city.fagai", application, "approve_initiation", data={"initiation_doc_no": "X"})
+    at(clock, "2026-06-09")
+    application = api.step("city.fagai", application, "approve_initiation", comment="符合产业政策，同意立项",
+                           data={"initiation_doc_no": "市发改投资〔2026〕18号"})  # fmt: skip
+    at(clock, "2026-06-18")
     without = api.fire("city.zrzy", application, "reject_branch")
-    assert without.status_code == 422
-    application = api.step("city.zrzy", application, "reject_branch", comment="用地性质变更不符合国土空间规划")
+    assert without.status_code == 422 and without.json()["context"]["field"] == "comment"
+    reason = "用地性质变更不符合控制性详细规划"
+    application = api.step("city.zrzy", application, "reject_branch", comment=reason)
     assert (application["state"], application["outcome"]) == ("rejected", "rejected")
+    # every reviewer's reasons go back together, each with its department; the 立项 approval has lapsed
+    opinions = [(o["department"], o["branch"], o["decision"], o["opinion"], o["lapsed"])
+                for o in application["joint_opinions"]]  # fmt: skip
+    assert opinions == [
+        ("市发展和改革委员会", "initiation", "approved", "符合产业政策，同意立项", True),
+        ("市自然资源和规划局", "land", "rejected", reason, False),
+        ("市自然资源和规划局", "planning", "rejected", reason, False),
+    ]
+    assert application["joint_opinions"][0]["details"] == {"initiation_doc_no": "市发改投资〔2026〕18号"}
+    entry = audit(api, application)[-1]
+    assert (entry["action"], entry["actor"]) == ("reject_branch", "city.zrzy")
+    assert entry["data"]["joint_opinions"] == application["joint_opinions"]
+    assert "approve_initiation" in [e["action"] for e in audit(api, application)]  # stays in the audit
+    assert api.get("owner2", f"/api/v1/applications/{application['id']}").json()["joint_opinions"] == opinions_of(
+        application
+    )
+    for username in ("owner2", "city.zhujian", "city.fagai", "city.zrzy"):
+        assert allowed(api, username, application) == set()
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    with context.db.read() as session:
+        sent = session.exec(select(OutboxEvent).where(OutboxEvent.application_id == application["id"])).all()
+    assert [e.type for e in sent][-1] == "application.transitioned"
+    assert sent[-1].payload["data"]["application"]["state"] == "rejected"
+
+
+def opinions_of(application: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(application["joint_opinions"])
+
+
+def test_a_joint_supplement_request_goes_back_with_every_reviewers_reasons(api: Api) -> None:
+    application = in_joint_review(api, changes_land=True, existing_land_docs=None)
+    application = api.step("city.fagai", application, "approve_initiation", comment="同意立项",
+                           data={"initiation_doc_no": "发改备〔2026〕5号"})  # fmt: skip
+    application = api.step("city.zrzy", application, "request_supplement", comment="用地、规划材料不全",
+                           data={"items": ["用地: 缺宗地图", "规划: 缺总平面图"]})  # fmt: skip
+    assert application["state"] == "joint_review_supplement"
+    assert allowed(api, "owner", application) == {"supplement", "withdraw"}
+    gathered = [(o["department"], o["branch_title"], o["decision_title"], o["opinion"])
+                for o in application["joint_opinions"]]  # fmt: skip
+    assert gathered == [
+        ("市发展和改革委员会", "立项审查", "同意", "同意立项"),
+        ("市自然资源和规划局", "用地审查", "要求补正", "用地、规划材料不全"),
+        ("市自然资源和规划局", "规划许可审查", "要求补正", "用地、规划材料不全"),
+    ]
+    assert application["joint_opinions"][1]["details"]["items"] == ["用地: 缺宗地图", "规划: 缺总平面图"]
+    entry = audit(api, application)[-1]
+    assert entry["action"] == "request_supplement" and entry["data"]["joint_opinions"] == application["joint_opinions"]
+    # after the 补正 the branches asking for it are open again; the 立项 approval stands
+    application = api.step("owner", application, "supplement")
+    assert {"approve_land", "approve_planning"} <= allowed(api, "city.zrzy", application)
+    assert "approve_initiation" not in allowed(api, "city.fagai", application)
+    application = api.step("city.zrzy", application, "approve_land", data={"land_doc_no": "地字 7 号"})
+    assert [o["decision"] for o in application["joint_opinions"] if o["branch"] == "land"] == ["approved"]
 
 
 def test_s09_commitment_permit_at_once_and_check_passes(api: Api) -> None:
@@ -206,3 +278,35 @@ def test_a_branch_supplement_pauses_the_joint_clock_and_keeps_decisions(api: Api
     # 立项 stays decided; 用地 and 规划 are still open
     assert "approve_initiation" not in allowed(api, "city.fagai", application)
     assert {"approve_land", "approve_planning"} <= allowed(api, "city.zrzy", application)
+
+
+def test_a_second_supplement_notice_needs_a_reason_and_the_audit_keeps_both(api: Api) -> None:
+    """一次性告知 (PROCESS.md §4.3, 行政许可法 §32) at acceptance."""
+    application = api.step("owner", api.created("owner", "project_approval", project()), "submit")
+    first_items = ["缺少实施方案批复文件", "用地文件 LC-0123 复印件不清晰"]
+    application = api.step("city.zhujian", application, "request_supplement", data={"items": first_items})
+    assert application["data"]["supplement_notices"][0]["items"] == first_items
+    application = api.step("owner", application, "supplement")
+    before = audit(api, application)
+
+    refused = api.fire("city.zhujian", application, "request_supplement", data={"items": ["用地文件复印件仍不清晰"]})
+    assert refused.status_code == 422 and refused.json()["context"]["field"] == "repeat_reason"
+    assert "已一次性告知补正" in refused.json()["detail"]
+    assert audit(api, application) == before  # nothing changed
+    current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert (current["state"], current["version"]) == ("submitted", application["version"])
+
+    reason = "首次告知的用地文件复印件仍不清晰"
+    application = api.step("city.zhujian", application, "request_supplement",
+                           data={"items": ["用地文件 LC-0123 复印件不清晰"], "repeat_reason": reason})  # fmt: skip
+    notices = [e["data"]["notice"] for e in audit(api, application) if e["action"] == "request_supplement"]
+    assert [(n["number"], n["items"], n["reason"]) for n in notices] == [
+        (1, first_items, None),
+        (2, ["用地文件 LC-0123 复印件不清晰"], reason),
+    ]
+    assert notices[1]["repeated_items"] == ["用地文件 LC-0123 复印件不清晰"] and notices[1]["new_items"] == []
+    # accepting ends the acceptance step: the first notice in joint review needs no reason
+    application = api.step("city.zhujian", api.step("owner", application, "supplement"), "accept")
+    assert "supplement_notices" not in application["data"]
+    application = api.step("city.zrzy", application, "request_supplement", data={"items": ["规划: 缺总平面图"]})
+    assert application["state"] == "joint_review_supplement"

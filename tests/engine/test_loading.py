@@ -508,3 +508,27 @@ def test_bundled_workflows_have_different_hashes() -> None:
     unit = content_hash(load_spec(bundled("unit_plan.yaml")))
     implementation = content_hash(load_spec(bundled("implementation_plan.yaml")))
     assert unit != implementation
+
+
+def test_a_one_time_notice_names_its_item_list_and_reason_fields() -> None:
+    """补正 (PROCESS.md §4.3): the notice's item list is a required list, the reason an optional text."""
+    notice = (
+        "    from: review\n    to: draft\n"
+        "    fields:\n"
+        "      - {name: items, type: string, label: 补正事项}\n"
+        "      - {name: repeat_reason, type: text, label: 理由, required: true}\n"
+        "    one_time_notice: {items: items, repeat_reason: repeat_reason}\n"
+    )
+    problems = problems_of(MINI.replace("    from: review\n    to: draft\n", notice))
+    assert {p.path for p in problems} == {
+        "transitions[1].one_time_notice",
+        "transitions[1].one_time_notice.items",
+        "transitions[1].one_time_notice.repeat_reason",
+    }
+    assert any("request_supplement" in p.message for p in problems)
+
+
+def test_reserved_data_keys_cannot_be_declared_as_fields() -> None:
+    problems = problems_of(MINI.replace("{name: note, type: string", "{name: supplement_notices, type: string"))
+    assert [(p.line, p.path) for p in problems] == [(8, "fields[1].name")]
+    assert "系统保留" in problems[0].message

@@ -1,0 +1,101 @@
+"""Joint review (会签 / 并联审批): branch statuses, each reviewer's decision, and the opinions sent back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.case import Actor, Case, matches
+from engine.spec import TransitionSpec, WorkflowSpec
+
+
+def next_joint(
+    spec: WorkflowSpec,
+    case: Case,
+    transition: TransitionSpec,
+    to_state: str,
+    facts: Mapping[str, Any],
+    actor: Actor,
+    decision: dict[str, Any],
+) -> dict[str, dict[str, Any]] | None:
+    """Branch statuses after the step: set up on entering a joint state, one branch decided per decision."""
+    if objects_in_joint_review(spec, case, transition):
+        return _record_objection(spec, case, transition, actor, decision)
+    target = spec.states_by_id[to_state]
+    joint = target.joint
+    if joint is None:  # kept through a 补正 pause, dropped when the application moves on
+        return {key: dict(value) for key, value in case.joint.items()} if case.joint and not target.counts else None
+    resuming = case.state != to_state and not spec.states_by_id[case.state].counts and case.joint
+    if resuming:  # back from a 补正 pause: decisions already taken stand
+        return {key: dict(value) for key, value in (case.joint or {}).items()}
+    if case.state != to_state:
+        return {
+            branch.id: {"status": "skipped", "reason": branch.skip_reason}
+            if branch.skip_condition is not None and branch.skip_condition.evaluate(facts)
+            else {"status": "pending"}
+            for branch in joint.branches
+        }
+    statuses = {key: dict(value) for key, value in (case.joint or {}).items()}
+    if transition.branch is not None:
+        statuses[transition.branch] = {"status": "approved", "transition": transition.id, **decision}
+    return statuses
+
+
+# A joint reviewer's decision that sends the application back to the applicant (会签: 补正 or 否决).
+OBJECTING_KINDS = frozenset({"request_supplement", "reject"})
+
+
+def objects_in_joint_review(spec: WorkflowSpec, case: Case, transition: TransitionSpec) -> bool:
+    return transition.kind in OBJECTING_KINDS and spec.states_by_id[case.state].joint is not None
+
+
+def _record_objection(
+    spec: WorkflowSpec, case: Case, transition: TransitionSpec, actor: Actor, decision: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The objection goes on the branches the reviewer's department decides (still pending ones first).
+    A rejection ends the round: approvals already given lapse, and stay on record as lapsed."""
+    statuses = {key: dict(value) for key, value in (case.joint or {}).items()}
+    own = _branches_decided_by(spec, case, actor)
+    pending = [b for b in own if statuses.get(b, {}).get("status") == "pending"] or own
+    for branch in pending:
+        if transition.kind == "reject":
+            statuses[branch] = {"status": "rejected", "transition": transition.id, **decision}
+        else:  # the branch stays open: it is decided again once the applicant has supplied the items
+            statuses[branch] = {**statuses.get(branch, {"status": "pending"}), "supplement_requested": decision}
+    if transition.kind == "reject":
+        for status in statuses.values():
+            if status.get("status") == "approved":
+                status["lapsed"] = True
+    return statuses
+
+
+def _branches_decided_by(spec: WorkflowSpec, case: Case, actor: Actor) -> list[str]:
+    joint = spec.states_by_id[case.state].joint
+    deciding = {
+        t.branch
+        for t in spec.transitions_from(case.state)
+        if t.branch is not None and any(matches(rule, case, actor) for rule in t.by)
+    }
+    return [branch.id for branch in joint.branches if branch.id in deciding] if joint else []
+
+
+DECISION_TITLES = {"approved": "同意", "rejected": "不予批准", "supplement_requested": "要求补正"}
+
+
+def joint_opinions(spec: WorkflowSpec, joint: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every reviewer's decision in the joint round, branch by branch, each with its department and reasons."""
+    titles = {b.id: b.title for state in spec.states if state.joint for b in state.joint.branches}
+    order = list(titles)  # the YAML's branch order: PostgreSQL's JSONB keeps no key order
+    opinions: list[dict[str, Any]] = []
+    for branch, status in sorted(joint.items(), key=lambda item: order.index(item[0]) if item[0] in order else 0):
+        decided = [(status["status"], status)] if status.get("status") in ("approved", "rejected") else []
+        if "supplement_requested" in status:
+            decided.append(("supplement_requested", status["supplement_requested"]))
+        for kind, said in decided:
+            opinions.append({
+                "branch": branch, "branch_title": titles.get(branch, branch), "decision": kind,
+                "decision_title": DECISION_TITLES[kind], "department": said.get("department"),
+                "reviewer": said.get("by"), "opinion": said.get("opinion"), "details": said.get("details"),
+                "on": said.get("on"), "lapsed": bool(status.get("lapsed")) and kind == "approved",
+            })  # fmt: skip
+    return opinions
