@@ -50,6 +50,7 @@ class Case:
     today: date | None = None  # the Shanghai calendar day, for periods such as 公示
     joint: Mapping[str, Mapping[str, Any]] | None = None  # branch id -> {"status": pending|approved|skipped}
     barred_until: date | None = None  # the applicant's fast-path bar (告知承诺制), if any
+    credit_unrepaired: bool = False  # a serious bad-credit record the credit platform has not reported repaired
 
     @property
     def district(self) -> str | None:

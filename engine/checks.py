@@ -31,6 +31,9 @@ def check_spec(spec: WorkflowSpec) -> list[Problem]:
         inconsistent_kinds,
         ambiguous_transitions,
         timeouts,
+        late_actions,
+        deadlines_from_fields,
+        credit_reports,
         joint_reviews,
         extensions,
         one_time_notices,
@@ -177,6 +180,39 @@ def timeouts(spec: WorkflowSpec) -> Iterator[Problem]:
             yield ("states", index, "on_timeout"), f"状态 '{state.id}' 没有名为 '{state.on_timeout}' 的办理事项"
         elif not any(rule.role == "system" for t in leaving for rule in t.by):
             yield ("states", index, "on_timeout"), f"超时事项 '{state.on_timeout}' 须允许 role: system 办理"
+
+
+def late_actions(spec: WorkflowSpec) -> Iterator[Problem]:
+    """``late.then`` must name a transition leaving that state that the system may fire; the state has a limit."""
+    for index, state in enumerate(spec.states):
+        if state.late is None:
+            continue
+        if state.limit is None:
+            yield ("states", index, "late"), f"状态 '{state.id}' 没有 limit，不会逾期"
+        leaving = [t for t in spec.transitions_from(state.id) if t.id == state.late.then]
+        if not any(rule.role == "system" for t in leaving for rule in t.by):
+            yield ("states", index, "late", "then"), f"逾期事项 '{state.late.then}' 须离开本状态且允许 role: system"
+
+
+def credit_reports(spec: WorkflowSpec) -> Iterator[Problem]:
+    """The credit platform's report says whether a serious bad-credit record stands (a required boolean)."""
+    for index, transition in enumerate(spec.transitions):
+        field = next((f for f in transition.fields if f.name == "serious_bad_credit"), None)
+        if transition.reports_credit and (field is None or field.type != "boolean" or not field.required):
+            yield ("transitions", index, "reports_credit"), "须声明必填布尔字段 serious_bad_credit"
+
+
+def deadlines_from_fields(spec: WorkflowSpec) -> Iterator[Problem]:
+    """``due_from`` names a required date field of the transition, and the target state has a limit."""
+    for index, transition in enumerate(spec.transitions):
+        if transition.due_from is None:
+            continue
+        field = next((f for f in transition.fields if f.name == transition.due_from), None)
+        if field is None or field.type != "date" or not field.required:
+            yield ("transitions", index, "due_from"), f"'{transition.due_from}' 须是本事项的必填日期字段"
+        target = spec.states_by_id.get(transition.target)
+        if target is not None and (target.limit is None or target.limit.working_days is None):
+            yield ("transitions", index, "due_from"), f"状态 '{transition.target}' 须有以工作日计的 limit"
 
 
 def joint_reviews(spec: WorkflowSpec) -> Iterator[Problem]:

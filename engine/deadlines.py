@@ -9,6 +9,7 @@ transition does the same without a change of state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date
 from typing import Any
@@ -67,8 +68,10 @@ def next_clock(
     today: date,
     calendar: WorkCalendar,
     reason: str = "",
+    data: Mapping[str, Any] | None = None,
 ) -> StepClock | None:
-    """The clock after firing ``transition`` on ``today``."""
+    """The clock after firing ``transition`` on ``today``; ``data`` is the transition's input, which
+    may set the next step's deadline (``due_from``, e.g. the 整改期限 the checker gives)."""
     target = spec.states_by_id[to_state]
     if transition.extends_by is not None:
         return extend(clock, transition.extends_by, today, calendar) if clock else None
@@ -85,7 +88,12 @@ def next_clock(
     generation = (clock.generation + 1) if clock else 1
     if transition.clock == "backdate" and clock is not None:
         return start(target, clock.started_on, calendar, generation)
-    return start(target, today, calendar, generation)
+    fresh = start(target, today, calendar, generation)
+    given = (data or {}).get(transition.due_from) if transition.due_from else None
+    if fresh is None or not isinstance(given, str):
+        return fresh
+    due = date.fromisoformat(given)  # the limit becomes the working days up to the date set
+    return replace(fresh, limit=working_days_between(today, due, calendar), due=due)
 
 
 def start(state: StateSpec, today: date, calendar: WorkCalendar, generation: int = 1) -> StepClock | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import product
 from typing import Any
 
@@ -119,6 +120,7 @@ class StepRunner:
             raise GuardFailed(early, transition=trigger)
         merged = {**case.data, **cleaned}
         _check_requirements(self.spec, chosen, comment, merged)
+        _check_due_date(chosen, cleaned, case)
         to_state = self.next_state(case.state, trigger, facts)
         notices, notice = next_notices(case, chosen, to_state, cleaned, actor)
         merged[NOTICES_KEY] = notices
@@ -234,8 +236,10 @@ def _state_refusal(spec: WorkflowSpec, transition: TransitionSpec, case: Case) -
         if status != "pending":
             title = _branch_title(spec, case.state, transition.branch)
             return f"会签分支「{title}」已{'跳过' if status == 'skipped' else '办结'}，不能重复办理"
-    if transition.requires.not_barred and case.barred_until is not None:
-        return f"申请单位因失信被限制适用告知承诺制至 {case.barred_until.isoformat()}，可按一般程序办理"
+    if transition.requires.not_barred and (case.barred_until is not None or case.credit_unrepaired):
+        reasons = [f"申请单位因失信被限制适用告知承诺制至 {case.barred_until.isoformat()}"] if case.barred_until else []
+        reasons += ["申请单位有严重失信记录未修复（以信用信息平台报告为准）"] if case.credit_unrepaired else []
+        return "；".join(reasons) + "，不能适用告知承诺制，可按一般程序办理"
     return _period_refusal(transition, case)
 
 
@@ -284,6 +288,14 @@ def _check_requirements(spec: WorkflowSpec, transition: TransitionSpec, comment:
         if name not in supplied:
             label = next((m.label for m in spec.materials if m.name == name), name)
             raise InvalidData(f"办理「{transition.title}」前须提交材料「{label}」", field=f"{MATERIALS_KEY}.{name}")
+
+
+def _check_due_date(transition: TransitionSpec, data: Mapping[str, Any], case: Case) -> None:
+    """A deadline set by the decider (``due_from``) lies after today."""
+    given = data.get(transition.due_from) if transition.due_from else None
+    if isinstance(given, str) and case.today is not None and date.fromisoformat(given) <= case.today:
+        label = next((f.label for f in transition.fields if f.name == transition.due_from), transition.due_from)
+        raise InvalidData(f"「{label}」须晚于今天（{case.today.isoformat()}）", field=transition.due_from)
 
 
 def check_initiator(spec: WorkflowSpec, actor: Actor, data: Mapping[str, Any]) -> None:

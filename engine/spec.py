@@ -104,6 +104,15 @@ class JointSpec(_Model):
     then: str  # the transition the system fires once every branch is approved or skipped
 
 
+class LateAction(_Model):
+    """What the system does once a deadline has been missed by some calendar days (广州: an unmet
+    commitment is pushed to the credit platform on the 6th day after its deadline)."""
+
+    natural_days: int = Field(ge=2, le=365)  # fires at 00:00 of this calendar day after the deadline
+    then: str  # a transition leaving the state that the system may fire
+    basis: str
+
+
 class StateSpec(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -112,6 +121,7 @@ class StateSpec(_Model):
     limit: Limit | None = None
     counts: bool = True  # false: time spent here is not counted (补正, 专家评审...): the clock pauses
     on_timeout: str | None = None  # a transition the system fires when this state's limit runs out
+    late: LateAction | None = None  # and what it fires some days later if the step is still open
     joint: JointSpec | None = None
     description: str | None = None
     basis: str | None = None
@@ -168,6 +178,11 @@ class TransitionSpec(_Model):
     branch: str | None = None  # a joint-review branch this decision completes (state unchanged)
     extends_by: int | None = Field(default=None, gt=0, le=60)  # 延长期限 (行政许可法 §42): once per step
     records_credit: bool = False  # 撤销 for a false commitment: write a credit record and bar
+    pushes_credit: bool = False  # an unmet commitment: send a credit record to the credit platform, no bar
+    # the credit platform reports on the applicant's organisation: a serious bad-credit record bars the
+    # fast path until the platform reports it repaired (input field serious_bad_credit)
+    reports_credit: bool = False
+    due_from: str | None = None  # a date field of this transition that sets the next step's deadline (整改期限)
     one_time_notice: OneTimeNotice | None = None  # 补正通知: recorded per step; a second one needs a reason
     basis: str
 

@@ -22,6 +22,7 @@ from api.services.stepping import apply_transition
 from engine.deadlines import StepClock
 from engine.errors import GreenlaneError
 from engine.runner import SYSTEM_ACTOR
+from engine.working_days import end_of_day
 
 log = structlog.get_logger(__name__)
 
@@ -66,8 +67,12 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
         application = session.get(Application, timer.application_id, with_for_update=True)
         if application is None or not _is_current(timer, application):
             return 0  # the step moved on, paused or resumed since the timer was set
-        _mark_overdue(context, session, application, timer, now)
-        _fire_timeout(context, session, application)
+        late = _late_action(context, application, timer)
+        if late is not None:  # days after the deadline: the state's late action, once
+            _fire_system(context, session, application, late, "逾期未办结，系统自动办理")
+        else:
+            _mark_overdue(context, session, application, timer, now)
+            _fire_timeout(context, session, application)
     log.info("timer_fired", timer_id=timer_id, application_id=timer.application_id, state=timer.state)
     return 1
 
@@ -97,13 +102,27 @@ def _mark_overdue(context: Context, session: Session, application: Application, 
     outbox.record_event(session, "application.overdue", application, event)
 
 
+def _late_action(context: Context, application: Application, timer: Timer) -> str | None:
+    """The transition of the state's ``late`` rule if ``timer`` is its timer (set after the deadline)."""
+    clock = StepClock.from_json(application.clock)
+    spec = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
+    late = spec.states_by_id[application.state].late
+    if late is None or clock is None or clock.due is None or timer.due_at <= end_of_day(clock.due):
+        return None
+    return late.then
+
+
 def _fire_timeout(context: Context, session: Session, application: Application) -> None:
     """The state's ``on_timeout`` transition, fired by the system inside the timer's transaction."""
     runner = workflows.runner_for(context, application.workflow_key, application.workflow_version)
     transition = runner.spec.states_by_id[application.state].on_timeout
-    if transition is None:
-        return
+    if transition is not None:
+        _fire_system(context, session, application, transition, "期限届满，系统自动办理")
+
+
+def _fire_system(context: Context, session: Session, application: Application, transition: str, comment: str) -> None:
+    runner = workflows.runner_for(context, application.workflow_key, application.workflow_version)
     try:  # apply_transition refuses (raises) before it writes anything, so nothing is half done
-        apply_transition(session, context, runner, application, SYSTEM_ACTOR, transition, "期限届满，系统自动办理", {})
+        apply_transition(session, context, runner, application, SYSTEM_ACTOR, transition, comment, {})
     except GreenlaneError as error:  # e.g. a guard that no longer holds: leave it to the people
         log.warning("timeout_not_fired", application_id=application.id, transition=transition, error=error.code)

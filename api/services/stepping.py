@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, update
@@ -54,6 +54,7 @@ def case_of(
         barred_until=credit.barred_until(session, application.applicant_organisation, today)
         if today and asks_bar
         else None,
+        credit_unrepaired=asks_bar and credit.has_unrepaired_record(session, application.applicant_organisation),
     )
 
 
@@ -76,7 +77,8 @@ def apply_transition(
     calendar = work_calendar(context, session)
     before = StepClock.from_json(application.clock)
     spec = runner.spec
-    clock = next_clock(spec, before, fired.transition, fired.from_state, fired.to_state, today, calendar, comment)
+    clock = next_clock(spec, before, fired.transition, fired.from_state, fired.to_state, today, calendar, comment,
+                       fired.input)  # fmt: skip
     process_before = StepClock.from_json(application.process_clock)
     process = next_process_clock(spec, process_before, fired.transition, fired.to_state, today, calendar)
     expected = application.version
@@ -104,14 +106,9 @@ def apply_transition(
         raise VersionConflict(expected=expected)
     session.refresh(application)
     if clock is not None and clock != before:
-        schedule_deadline(session, application, clock, now)
+        schedule_deadline(session, application, clock, now, spec)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
-    if fired.joint is not None:
-        facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
-    if fired.joint_opinions is not None:
-        facts["joint_opinions"] = fired.joint_opinions  # every joint reviewer's reasons, sent back together
-    if fired.notice is not None:
-        facts["notice"] = fired.notice  # the 补正 notice's items, its number on this step, and the reason
+    facts |= _decision_facts(session, application, fired, actor, before, now)
     event = append_event(
         session, at=now, actor=actor, application_id=application.id, action=fired.transition.id,
         from_state=fired.from_state, to_state=fired.to_state, comment=comment, data=facts,
@@ -119,6 +116,8 @@ def apply_transition(
     outbox.record_event(session, "application.transitioned", application, event)  # same transaction
     if fired.transition.records_credit:
         credit.write_record(session, context, application, fired, actor, now)
+    if fired.transition.pushes_credit:  # the credit platform subscribes to this event
+        outbox.record_event(session, "credit_record.pushed", application, event)
     if fired.joint_complete:  # every 会签 branch approved or skipped: the system moves on at once
         joint = spec.states_by_id[fired.to_state].joint
         assert joint is not None
@@ -126,13 +125,43 @@ def apply_transition(
     return Applied(application, fired, event)
 
 
-def schedule_deadline(session: Session, application: Application, clock: StepClock, now: datetime) -> None:
-    """A timer at 24:00 of the due day; stale ones are ignored when they fire (generation mismatch)."""
+def _decision_facts(
+    session: Session, application: Application, fired: Fired, actor: Actor, before: StepClock | None, now: datetime
+) -> dict[str, Any]:
+    """What this kind of decision adds to its audit entry (and, for a credit report, writes)."""
+    facts: dict[str, Any] = {}
+    if fired.joint is not None:
+        facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
+    if fired.joint_opinions is not None:
+        facts["joint_opinions"] = fired.joint_opinions  # every joint reviewer's reasons, sent back together
+    if fired.notice is not None:
+        facts["notice"] = fired.notice  # the 补正 notice's items, its number on this step, and the reason
+    if fired.transition.pushes_credit:
+        facts["credit"] = credit.pushed_record(application, before)
+    if fired.transition.reports_credit:
+        facts["credit"] = credit.record_platform_report(session, application, fired, actor, now)
+    return facts
+
+
+def schedule_deadline(
+    session: Session, application: Application, clock: StepClock, now: datetime, spec: WorkflowSpec
+) -> None:
+    """A timer at 24:00 of the due day, and one for the state's ``late`` action at 00:00 of its day;
+    stale ones are ignored when they fire (generation mismatch)."""
     if clock.due is None:
         return
     assert application.id is not None
-    session.add(Timer(application_id=application.id, state=clock.state, clock_generation=clock.generation,
-                      due_at=end_of_day(clock.due), created_at=now))  # fmt: skip
+    moments = [end_of_day(clock.due)]
+    if (late := spec.states_by_id[clock.state].late) is not None:
+        moments.append(late_moment(clock.due, late.natural_days))
+    for due_at in moments:
+        session.add(Timer(application_id=application.id, state=clock.state, clock_generation=clock.generation,
+                          due_at=due_at, created_at=now))  # fmt: skip
+
+
+def late_moment(due: date, natural_days: int) -> datetime:
+    """00:00 Shanghai of the ``natural_days``-th calendar day after the deadline ``due``."""
+    return end_of_day(due + timedelta(days=natural_days - 1))
 
 
 def audit_facts(application: Application, fired: Fired) -> dict[str, Any]:

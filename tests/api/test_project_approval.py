@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,16 +12,7 @@ from sqlmodel import select
 
 from api.db.models import OutboxEvent
 from engine.clock import FixedClock
-from engine.working_days import SHANGHAI
-from tests.factories import Api
-
-COMMITMENT = {
-    "commitment_text": "本单位承诺：项目符合审批条件，所提交材料真实有效，接受事后核查，承诺不实愿承担法律责任。",
-    "meets_conditions": True,
-    "materials_true": True,
-    "accepts_verification": True,
-    "liable_if_false": True,
-}
+from tests.factories import COMMITMENT, Api, at, project_approval_data
 
 
 @pytest.fixture
@@ -29,24 +20,7 @@ def clock() -> FixedClock:
     return FixedClock(datetime(2026, 6, 2, 1, 0, tzinfo=UTC))  # 2026-06-02 09:00 Shanghai (S07 accepts then)
 
 
-def at(clock: FixedClock, day: str, hour: int = 9) -> None:
-    """Move the clock forward to ``hour`` o'clock of ``day`` in Shanghai."""
-    target = datetime.combine(date.fromisoformat(day), time(hour), tzinfo=SHANGHAI).astimezone(UTC)
-    assert target >= clock.now(), "the clock only moves forward"
-    clock.advance(target - clock.now())
-
-
-def project(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "district": "dongcheng",
-        "implementation_plan_id": "P-2026-001",
-        "changes_land": False,
-        "existing_land_docs": ["LC-0123"],
-        "changes_structure": False,
-        "low_risk": False,
-        "commitment": False,
-    }
-    return {**data, **overrides}
+project = project_approval_data
 
 
 def in_joint_review(api: Api, username: str = "owner", **overrides: Any) -> dict[str, Any]:
@@ -211,18 +185,17 @@ def test_s10_false_commitment_revoked_credit_record_and_bar(api: Api) -> None:
     assert (application["state"], application["outcome"]) == ("revoked", "revoked")
     records = api.get("city.zhujian", "/api/v1/credit-records").json()
     assert len(records) == 1 and records[0]["organisation"] == "demo_renewal_co"
-    assert records[0]["bar_until"] == "2027-06-02" and records[0]["bar_in_force"] is True  # 12 months
+    assert records[0]["bar_until"] == "2027-06-01" and records[0]["bar_in_force"] is True  # 12 months, inclusive
     assert api.get("owner", "/api/v1/credit-records").status_code == 403
     assert [e["action"] for e in audit(api, application)][-2:] == ["revoke", "credit_record_written"]
 
-    # a new fast-path request by the barred organisation is refused with the reason and the end date
-    again = in_joint_review(api, low_risk=True, commitment=True)
-    again = api.step("city.fagai", again, "approve_initiation", data={"initiation_doc_no": "X"})
-    again = api.step("city.zrzy", again, "approve_planning", data={"planning_permit_no": "Y"})
-    refused = api.fire("owner", again, "sign_commitment", data=COMMITMENT)
-    assert refused.status_code == 422 and "2027-06-02" in refused.json()["detail"]
+    # a new fast-path request by the barred organisation is refused at submission with the reason and end date
+    again = api.created("owner", "project_approval", project(low_risk=True, commitment=True))
+    refused = api.fire("owner", again, "submit")
+    assert refused.status_code == 422 and "2027-06-01" in refused.json()["detail"]
+    assert api.action("owner", again, "submit")["reason"] == refused.json()["detail"]
     # ... and it may take the normal route; another organisation is not barred
-    assert api.step("owner", again, "withdraw_commitment")["state"] == "drawing_review"
+    assert api.step("owner", again, "submit", data={"commitment": False})["state"] == "submitted"
     other = _permitted_on_commitment(api, "owner2")
     assert other["state"] == "post_check"
 
@@ -240,7 +213,7 @@ def test_fraud_bars_for_three_years(api: Api) -> None:
     application = _permitted_on_commitment(api)
     api.step("city.zhujian", application, "revoke", comment="伪造材料", data={"obtained_by_fraud": True})
     records = api.get("admin", "/api/v1/credit-records").json()
-    assert records[0]["bar_until"] == "2029-06-02" and records[0]["obtained_by_fraud"] is True
+    assert records[0]["bar_until"] == "2029-06-01" and records[0]["obtained_by_fraud"] is True
 
 
 def test_rectification_then_recheck(api: Api) -> None:

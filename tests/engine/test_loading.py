@@ -532,3 +532,24 @@ def test_reserved_data_keys_cannot_be_declared_as_fields() -> None:
     problems = problems_of(MINI.replace("{name: note, type: string", "{name: supplement_notices, type: string"))
     assert [(p.line, p.path) for p in problems] == [(8, "fields[1].name")]
     assert "系统保留" in problems[0].message
+
+
+def test_a_late_action_needs_a_limit_and_a_system_transition() -> None:
+    """广州's day-6 credit push (PROCESS.md §5 E): ``late`` fires a system transition after a missed deadline."""
+    text = MINI.replace(
+        "  - {id: review, title: 审查}",
+        "  - {id: review, title: 审查, late: {natural_days: 6, then: approve, basis: x}}",
+    )
+    problems = problems_of(text)
+    assert {p.path for p in problems} == {"states[1].late", "states[1].late.then"}
+    too_soon = MINI.replace(
+        "  - {id: review, title: 审查}",
+        "  - {id: review, title: 审查, late: {natural_days: 1, then: approve, basis: x}}",
+    )
+    assert problems_of(too_soon)[0].path == "states[1].late.natural_days"
+
+
+def test_a_deadline_from_a_field_needs_a_required_date_and_a_working_day_limit() -> None:
+    text = MINI.replace("    from: review\n    to: draft\n", "    from: review\n    to: draft\n    due_from: note\n")
+    problems = problems_of(text)
+    assert [p.path for p in problems] == ["transitions[1].due_from", "transitions[1].due_from"]
