@@ -34,6 +34,7 @@ def check_spec(spec: WorkflowSpec) -> list[Problem]:
         late_actions,
         deadlines_from_fields,
         credit_reports,
+        profiles,
         joint_reviews,
         extensions,
         one_time_notices,
@@ -281,3 +282,19 @@ def reserved_names(spec: WorkflowSpec) -> Iterator[Problem]:
     for loc, field in located:
         if field.name in (MATERIALS_KEY, NOTICES_KEY):
             yield (*loc, "name"), f"字段名 '{field.name}' 为系统保留，不能声明"
+
+
+def profiles(spec: WorkflowSpec) -> Iterator[Problem]:
+    """A profile reads declared fields, and shortens the limits of states that have one."""
+    known = set(spec.fields_by_name) | set(DERIVED_FACTS)
+    for index, profile in enumerate(spec.profiles):
+        for name in sorted(profile.condition.names - known):
+            yield ("profiles", index, "when"), f"条件引用了未声明的字段 '{name}'"
+        for state_id in profile.limits:
+            state = spec.states_by_id.get(state_id)
+            if state is None:
+                yield ("profiles", index, "limits", state_id), f"未知状态 '{state_id}'"
+            elif state.limit is None:
+                yield ("profiles", index, "limits", state_id), f"状态 '{state_id}' 本身没有 limit，不能改定"
+        if profile.total_limit is not None and spec.total_limit is None:
+            yield ("profiles", index, "total_limit"), "工作流未声明 total_limit，不能改定"

@@ -5,6 +5,7 @@ Structure only; the semantic checks live in ``engine.checks`` and the YAML in ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -196,6 +197,27 @@ class TransitionSpec(_Model):
         return parse_condition(self.when) if self.when else None
 
 
+class ProfileSpec(_Model):
+    """Shorter limits for a class of applications, e.g. 社会投资简易低风险 (国办发〔2019〕11号: ≤ 10 工作日)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    when: str
+    limits: dict[str, Limit] = {}  # state id -> the limit that replaces the state's own
+    total_limit: Limit | None = None  # replaces the workflow's whole-process limit
+    basis: str
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        _check_condition(value)
+        return value
+
+    @cached_property
+    def condition(self) -> Condition:
+        return parse_condition(self.when)
+
+
 class WorkflowSpec(_Model):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -205,6 +227,7 @@ class WorkflowSpec(_Model):
     initiator: Annotated[list[ActorRule], BeforeValidator(_as_list)] = Field(min_length=1)
     # the whole process, from the first 受理 to a final state, pauses excluded: tracked, not blocking
     total_limit: Limit | None = None
+    profiles: list[ProfileSpec] = []  # the first whose condition holds applies; none: the states' own limits
     fields: list[FieldSpec] = []
     materials: list[MaterialSpec] = []
     states: list[StateSpec] = Field(min_length=1)
@@ -217,6 +240,17 @@ class WorkflowSpec(_Model):
     @cached_property
     def fields_by_name(self) -> dict[str, FieldSpec]:
         return {field.name: field for field in self.fields}
+
+    def profile_for(self, facts: Mapping[str, Any]) -> ProfileSpec | None:
+        return next((profile for profile in self.profiles if profile.condition.evaluate(facts)), None)
+
+    def limit_of(self, state: StateSpec, facts: Mapping[str, Any]) -> Limit | None:
+        profile = self.profile_for(facts)
+        return profile.limits.get(state.id, state.limit) if profile else state.limit
+
+    def total_limit_of(self, facts: Mapping[str, Any]) -> Limit | None:
+        profile = self.profile_for(facts)
+        return profile.total_limit or self.total_limit if profile else self.total_limit
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if state in t.source]

@@ -78,9 +78,9 @@ def apply_transition(
     before = StepClock.from_json(application.clock)
     spec = runner.spec
     clock = next_clock(spec, before, fired.transition, fired.from_state, fired.to_state, today, calendar, comment,
-                       fired.input)  # fmt: skip
+                       fired.facts)  # fmt: skip
     process_before = StepClock.from_json(application.process_clock)
-    process = next_process_clock(spec, process_before, fired.transition, fired.to_state, today, calendar)
+    process = next_process_clock(spec, process_before, fired.transition, fired.to_state, today, calendar, fired.facts)
     expected = application.version
     # a new or changed step clock clears the overdue mark; otherwise the column keeps whatever the
     # scheduler wrote, even after this request read the row
@@ -109,6 +109,8 @@ def apply_transition(
         schedule_deadline(session, application, clock, now, spec)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
     facts |= _decision_facts(session, application, fired, actor, before, now)
+    if (profile := spec.profile_for(fired.facts)) is not None:
+        facts["profile"] = profile.id  # the shorter limits in force (e.g. 简易低风险)
     event = append_event(
         session, at=now, actor=actor, application_id=application.id, action=fired.transition.id,
         from_state=fired.from_state, to_state=fired.to_state, comment=comment, data=facts,

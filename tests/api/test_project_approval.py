@@ -149,25 +149,50 @@ def test_a_joint_supplement_request_goes_back_with_every_reviewers_reasons(api: 
     assert [o["decision"] for o in application["joint_opinions"] if o["branch"] == "land"] == ["approved"]
 
 
-def test_s09_commitment_permit_at_once_and_check_passes(api: Api) -> None:
-    application = in_joint_review(api, low_risk=True, commitment=True)
+def test_s09_commitment_permit_at_once_and_check_passes(api: Api, clock: FixedClock) -> None:
+    """S09 on the simple low-risk profile: 2 working days of joint review, the whole process within 10."""
+    at(clock, "2026-07-01")
+    application = api.created("owner2", "project_approval", project(low_risk=True, commitment=True))
+    application = api.step("owner2", application, "submit")
+    at(clock, "2026-07-02")
+    application = api.step("city.zhujian", application, "accept")
+    assert (application["clock"]["limit"], application["clock"]["due"]) == (2, "2026-07-06")
+    assert (application["process"]["limit"], application["process"]["due"]) == (10, "2026-07-16")
+    assert audit(api, application)[-1]["data"]["profile"] == "simple_low_risk"
+    at(clock, "2026-07-03")
     application = api.step("city.fagai", application, "approve_initiation", data={"initiation_doc_no": "X"})
+    at(clock, "2026-07-06")
     application = api.step("city.zrzy", application, "approve_planning", data={"planning_permit_no": "Y"})
     assert application["state"] == "commitment_signing"
-    incomplete = api.fire("owner", application, "sign_commitment", data={**COMMITMENT, "liable_if_false": False})
+    incomplete = api.fire("owner2", application, "sign_commitment", data={**COMMITMENT, "liable_if_false": False})
     assert incomplete.status_code == 422
-    application = api.step("owner", application, "sign_commitment", data=COMMITMENT)
+    application = api.step("owner2", application, "sign_commitment", data=COMMITMENT)
     application = api.step("city.zhujian", application, "grant_on_commitment", data={"permit_no": "SG-C-1"})
     assert (application["state"], application["outcome"]) == ("post_check", "approved")
-    assert application["clock"]["limit"] == 30  # 事后核查 window
+    assert (application["clock"]["limit"], application["clock"]["due"]) == (30, "2026-08-17")  # 事后核查 window
+    assert (application["process"]["used"], application["process"]["remaining"]) == (2, 8)  # within 10
     entries = audit(api, application)
     signed = next(e for e in entries if e["action"] == "sign_commitment")
     assert signed["data"]["input"]["commitment_text"] == COMMITMENT["commitment_text"]  # verbatim
     canonical = json.dumps(signed["data"]["input"], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert signed["data"]["input_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
     assert "drawing_review" not in [e["to_state"] for e in entries]  # no 施工图审查
+    at(clock, "2026-08-05")
     application = api.step("city.zhujian", application, "pass_check")
     assert (application["state"], application["outcome"]) == ("check_passed", "approved")
+
+
+def test_simple_low_risk_without_commitment_has_three_days_per_permit_stage(api: Api) -> None:
+    application = in_joint_review(api, low_risk=True)
+    assert application["clock"]["limit"] == 2
+    application = api.step("city.fagai", application, "approve_initiation", data={"initiation_doc_no": "X"})
+    application = api.step("city.zrzy", application, "approve_planning", data={"planning_permit_no": "Y"})
+    assert (application["state"], application["clock"]["limit"]) == ("drawing_review", 3)
+    application = api.step("city.zhujian", application, "pass_drawing_review", data={"drawing_review_cert": "SC"})
+    assert (application["state"], application["clock"]["limit"]) == ("permit_review", 3)
+    standard = in_joint_review(api)
+    assert (standard["clock"]["limit"], standard["process"]["limit"]) == (45, 120)
+    assert "profile" not in audit(api, standard)[-1]["data"]
 
 
 def _permitted_on_commitment(api: Api, username: str = "owner") -> dict[str, Any]:

@@ -553,3 +553,19 @@ def test_a_deadline_from_a_field_needs_a_required_date_and_a_working_day_limit()
     text = MINI.replace("    from: review\n    to: draft\n", "    from: review\n    to: draft\n    due_from: note\n")
     problems = problems_of(text)
     assert [p.path for p in problems] == ["transitions[1].due_from", "transitions[1].due_from"]
+
+
+def test_a_profile_shortens_only_limits_that_exist() -> None:
+    """PROCESS.md §5 D: the simple_low_risk profile replaces stage limits; it cannot invent one."""
+    profile = (
+        "profiles:\n"
+        "  - {id: quick, title: 简易, when: 'area < 100 and height > 3', limits: {review: {working_days: 2},"
+        " nowhere: {working_days: 1}}, total_limit: {working_days: 10}, basis: x}\n"
+    )
+    problems = problems_of(MINI.replace("fields:\n", profile + "fields:\n", 1))
+    assert {(p.path, p.message) for p in problems} == {
+        ("profiles[0].when", "条件引用了未声明的字段 'height'"),
+        ("profiles[0].limits.review", "状态 'review' 本身没有 limit，不能改定"),
+        ("profiles[0].limits.nowhere", "未知状态 'nowhere'"),
+        ("profiles[0].total_limit", "工作流未声明 total_limit，不能改定"),
+    }
