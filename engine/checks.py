@@ -230,6 +230,7 @@ def joint_reviews(spec: WorkflowSpec) -> Iterator[Problem]:
             for name in sorted(branch.skip_condition.names - known) if branch.skip_condition else []:
                 yield ("states", index, "joint", "branches", position, "skip_when"), f"条件引用了未声明的字段 '{name}'"
     yield from _branch_decisions(spec)
+    yield from _branch_fields(spec)
 
 
 def _branch_decisions(spec: WorkflowSpec) -> Iterator[Problem]:
@@ -242,6 +243,22 @@ def _branch_decisions(spec: WorkflowSpec) -> Iterator[Problem]:
                 yield ("transitions", index, "branch"), f"状态 '{source}' 没有会签分支 '{transition.branch}'"
             elif transition.target != source:
                 yield ("transitions", index, "to"), "会签分支的办理不改变状态：to 须与 from 相同"
+
+
+def _branch_fields(spec: WorkflowSpec) -> Iterator[Problem]:
+    for index, transition in enumerate(spec.transitions):
+        if transition.branch_field is None:
+            continue
+        loc: Loc = ("transitions", index, "branch_field")
+        field = next((f for f in transition.fields if f.name == transition.branch_field), None)
+        if field is None or field.type != "enum" or field.required:
+            yield loc, f"'{transition.branch_field}' 须是本事项的选填枚举字段（不填则按办理部门的分支）"
+            continue
+        for source in transition.source:
+            joint = spec.states_by_id[source].joint if source in spec.states_by_id else None
+            branches = {b.id for b in joint.branches} if joint else set()
+            if unknown := sorted(set(field.enum or []) - branches):
+                yield loc, f"状态 '{source}' 没有会签分支 {', '.join(unknown)}"
 
 
 def extensions(spec: WorkflowSpec) -> Iterator[Problem]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.case import Actor, Case, matches
+from engine.errors import GuardFailed, PermissionDenied
 from engine.spec import TransitionSpec, WorkflowSpec
 
 
@@ -52,12 +53,10 @@ def objects_in_joint_review(spec: WorkflowSpec, case: Case, transition: Transiti
 def _record_objection(
     spec: WorkflowSpec, case: Case, transition: TransitionSpec, actor: Actor, decision: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """The objection goes on the branches the reviewer's department decides (still pending ones first).
-    A rejection ends the round: approvals already given lapse, and stay on record as lapsed."""
+    """The objection goes on the branch it names, or on those the reviewer's department decides (still
+    pending ones first). A rejection ends the round: approvals already given lapse, and stay on record as lapsed."""
     statuses = {key: dict(value) for key, value in (case.joint or {}).items()}
-    own = _branches_decided_by(spec, case, actor)
-    pending = [b for b in own if statuses.get(b, {}).get("status") == "pending"] or own
-    for branch in pending:
+    for branch in _objected_branches(spec, case, transition, decision["details"], actor):
         if transition.kind == "reject":
             statuses[branch] = {"status": "rejected", "transition": transition.id, **decision}
         else:  # the branch stays open: it is decided again once the applicant has supplied the items
@@ -67,6 +66,24 @@ def _record_objection(
             if status.get("status") == "approved":
                 status["lapsed"] = True
     return statuses
+
+
+def _objected_branches(
+    spec: WorkflowSpec, case: Case, transition: TransitionSpec, data: Mapping[str, Any], actor: Actor
+) -> list[str]:
+    """Raises PermissionDenied for a named branch another department decides, GuardFailed for one decided."""
+    own = _branches_decided_by(spec, case, actor)
+    statuses = case.joint or {}
+    named = data.get(transition.branch_field) if transition.branch_field else None
+    if named is None:
+        return [b for b in own if statuses.get(b, {}).get("status") == "pending"] or own
+    joint = spec.states_by_id[case.state].joint
+    title = next((b.title for b in joint.branches if b.id == named), named) if joint else named
+    if named not in own:
+        raise PermissionDenied(f"会签分支「{title}」不由本部门审查，不能就其要求补正或否决", transition=transition.id)
+    if statuses.get(named, {}).get("status") != "pending":
+        raise GuardFailed(f"会签分支「{title}」已办结或已跳过，不能再要求补正或否决", transition=transition.id)
+    return [named]
 
 
 def _branches_decided_by(spec: WorkflowSpec, case: Case, actor: Actor) -> list[str]:

@@ -177,6 +177,7 @@ class TransitionSpec(_Model):
     # day the current one started (视为受理: 受理 date = the day the file was received, 行政许可法 §32)
     clock: Literal["pause", "resume", "backdate"] | None = None
     branch: str | None = None  # a joint-review branch this decision completes (state unchanged)
+    branch_field: str | None = None  # an enum field naming the joint branch a 补正 or rejection concerns
     extends_by: int | None = Field(default=None, gt=0, le=60)  # 延长期限 (行政许可法 §42): once per step
     records_credit: bool = False  # 撤销 for a false commitment: write a credit record and bar
     pushes_credit: bool = False  # an unmet commitment: send a credit record to the credit platform, no bar

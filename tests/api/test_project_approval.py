@@ -92,7 +92,11 @@ def test_s08_land_change_refused_in_joint_review(api: Api, clock: FixedClock) ->
     without = api.fire("city.zrzy", application, "reject_branch")
     assert without.status_code == 422 and without.json()["context"]["field"] == "comment"
     reason = "用地性质变更不符合控制性详细规划"
-    application = api.step("city.zrzy", application, "reject_branch", comment=reason)
+    on_land = {"joint_branch": "land"}
+    not_theirs = api.fire("city.fagai", application, "reject_branch", comment=reason, data=on_land)
+    assert not_theirs.status_code == 403 and "用地审查" in not_theirs.json()["detail"]
+    assert api.get("admin", f"/api/v1/applications/{application['id']}").json()["version"] == application["version"]
+    application = api.step("city.zrzy", application, "reject_branch", comment=reason, data=on_land)
     assert (application["state"], application["outcome"]) == ("rejected", "rejected")
     # every reviewer's reasons go back together, each with its department; the 立项 approval has lapsed
     opinions = [(o["department"], o["branch"], o["decision"], o["opinion"], o["lapsed"])
@@ -100,7 +104,6 @@ def test_s08_land_change_refused_in_joint_review(api: Api, clock: FixedClock) ->
     assert opinions == [
         ("市发展和改革委员会", "initiation", "approved", "符合产业政策，同意立项", True),
         ("市自然资源和规划局", "land", "rejected", reason, False),
-        ("市自然资源和规划局", "planning", "rejected", reason, False),
     ]
     assert application["joint_opinions"][0]["details"] == {"initiation_doc_no": "市发改投资〔2026〕18号"}
     entry = audit(api, application)[-1]
@@ -147,6 +150,18 @@ def test_a_joint_supplement_request_goes_back_with_every_reviewers_reasons(api: 
     assert "approve_initiation" not in allowed(api, "city.fagai", application)
     application = api.step("city.zrzy", application, "approve_land", data={"land_doc_no": "地字 7 号"})
     assert [o["decision"] for o in application["joint_opinions"] if o["branch"] == "land"] == ["approved"]
+    # a 补正 on a branch already decided is refused; on the open one it concerns that branch alone
+    decided = api.fire("city.zrzy", application, "request_supplement", comment="x",
+                       data={"items": ["x"], "joint_branch": "land", "repeat_reason": "新交宗地图有误"})  # fmt: skip
+    assert decided.status_code == 422 and "已办结" in decided.json()["detail"]
+    application = api.step("city.zrzy", application, "request_supplement", comment="总平面图比例不符",
+                           data={"items": ["规划: 总平面图比例不符"], "joint_branch": "planning",
+                                 "repeat_reason": "新提交的总平面图有误"})  # fmt: skip
+    assert [(o["branch"], o["decision"]) for o in application["joint_opinions"]] == [
+        ("initiation", "approved"),
+        ("land", "approved"),
+        ("planning", "supplement_requested"),
+    ]
 
 
 def test_s09_commitment_permit_at_once_and_check_passes(api: Api, clock: FixedClock) -> None:

@@ -569,3 +569,10 @@ def test_a_profile_shortens_only_limits_that_exist() -> None:
         ("profiles[0].limits.nowhere", "未知状态 'nowhere'"),
         ("profiles[0].total_limit", "工作流未声明 total_limit，不能改定"),
     }
+
+
+def test_a_named_joint_branch_must_be_a_branch_of_the_state() -> None:
+    text = bundled("project_approval.yaml").replace("enum: [initiation, land, planning]", "enum: [initiation, roads]")
+    problems = problems_of(text)
+    assert {p.message for p in problems} == {"状态 'joint_review' 没有会签分支 roads"}
+    assert {p.path.rsplit(".", 1)[-1] for p in problems} == {"branch_field"}
