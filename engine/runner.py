@@ -21,7 +21,7 @@ from engine.forms import MATERIALS_KEY, NOTICES_KEY, clean_data, is_blank
 from engine.joint_review import joint_opinions, next_joint, objects_in_joint_review
 from engine.roles import LEVELS, ROLE_TITLES
 from engine.spec import REVIEW_KINDS, ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
-from engine.supplement_notices import next_notices
+from engine.supplement_notices import earlier_notices, next_notices
 
 __all__ = ["ROUTING_FACTS", "SYSTEM_ACTOR", "Action", "Actor", "Case", "Fired", "StepRunner", "available_actions",
            "check_initiator", "joint_opinions"]  # fmt: skip
@@ -188,6 +188,9 @@ def _action(spec: WorkflowSpec, candidates: list[TransitionSpec], case: Case, ac
     if reason is None:
         reason = _state_refusal(spec, chosen, case)
     fields = [f.model_dump(mode="json", exclude_none=True) for f in chosen.fields]
+    notice = chosen.one_time_notice
+    if notice is not None and earlier_notices(case):  # a second notice on this step: the reason is asked for
+        fields = [{**f, "required": True} if f["name"] == notice.repeat_reason else f for f in fields]
     return Action(chosen.id, chosen.title, chosen.kind, reason is None, reason, fields)
 
 

@@ -11,6 +11,12 @@ from engine.forms import NOTICES_KEY
 from engine.spec import TransitionSpec
 
 
+def earlier_notices(case: Case) -> list[dict[str, Any]]:
+    """The notices already given on the current step."""
+    recorded = case.data.get(NOTICES_KEY)
+    return [n for n in recorded if n["step"] == case.state] if isinstance(recorded, list) else []
+
+
 def next_notices(
     case: Case, transition: TransitionSpec, to_state: str, data: Mapping[str, Any], actor: Actor
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
