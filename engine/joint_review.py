@@ -10,6 +10,27 @@ from engine.errors import GuardFailed, PermissionDenied
 from engine.spec import TransitionSpec, WorkflowSpec
 
 
+def joint_step(
+    spec: WorkflowSpec,
+    case: Case,
+    transition: TransitionSpec,
+    to_state: str,
+    facts: Mapping[str, Any],
+    actor: Actor,
+    comment: str,
+    data: Mapping[str, Any],
+) -> tuple[dict[str, dict[str, Any]] | None, bool, list[dict[str, Any]] | None]:
+    """The branch statuses after the step; whether every branch is now approved or skipped (the system
+    then fires the state's ``then``); and, when a reviewer's objection sends it back, every opinion so far."""
+    decision = {"by": actor.username, "department": actor.department, "opinion": comment.strip(),
+                "details": dict(data), "on": case.today.isoformat() if case.today else None}  # fmt: skip
+    joint = next_joint(spec, case, transition, to_state, facts, actor, decision)
+    in_joint_state = spec.states_by_id[to_state].joint is not None
+    complete = in_joint_state and joint is not None and all(b["status"] != "pending" for b in joint.values())
+    sent_back = objects_in_joint_review(spec, case, transition)
+    return joint, complete, joint_opinions(spec, joint) if sent_back and joint else None
+
+
 def next_joint(
     spec: WorkflowSpec,
     case: Case,

@@ -18,7 +18,7 @@ from transitions import EventData, Machine
 from engine.case import ROUTING_FACTS, SYSTEM_ACTOR, Actor, Case, matches
 from engine.errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTransition
 from engine.forms import MATERIALS_KEY, NOTICES_KEY, clean_data, is_blank
-from engine.joint_review import joint_opinions, next_joint, objects_in_joint_review
+from engine.joint_review import joint_opinions, joint_step
 from engine.roles import LEVELS, ROLE_TITLES
 from engine.spec import REVIEW_KINDS, ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
 from engine.supplement_notices import earlier_notices, next_notices
@@ -50,9 +50,9 @@ class Fired:
     facts: dict[str, Any]
     joint: dict[str, dict[str, Any]] | None = None
     joint_complete: bool = False  # every branch approved or skipped: the system fires the state's `then`
-    notice: dict[str, Any] | None = None  # the 补正 notice this transition gave (一次性告知)
     # a joint reviewer's 补正 or rejection sends the application back: every reviewer's opinion so far
     joint_opinions: list[dict[str, Any]] | None = None
+    notice: dict[str, Any] | None = None  # the 补正 notice this transition gave (一次性告知)
 
 
 class _Cursor:
@@ -123,18 +123,12 @@ class StepRunner:
         _check_due_date(chosen, cleaned, case)
         to_state = self.next_state(case.state, trigger, facts)
         notices, notice = next_notices(case, chosen, to_state, cleaned, actor)
-        merged[NOTICES_KEY] = notices
-        if not notices:
-            del merged[NOTICES_KEY]
+        merged = {key: value for key, value in merged.items() if key != NOTICES_KEY} | (
+            {NOTICES_KEY: notices} if notices else {}
+        )
         outcome = self.spec.states_by_id[to_state].outcome or case.outcome
-        decision = {"by": actor.username, "department": actor.department, "opinion": comment.strip(),
-                    "details": cleaned, "on": case.today.isoformat() if case.today else None}  # fmt: skip
-        joint = next_joint(self.spec, case, chosen, to_state, facts, actor, decision)
-        in_joint_state = self.spec.states_by_id[to_state].joint is not None
-        complete = in_joint_state and joint is not None and all(b["status"] != "pending" for b in joint.values())
-        sent_back = objects_in_joint_review(self.spec, case, chosen)
-        opinions = joint_opinions(self.spec, joint) if sent_back and joint else None
-        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, joint, complete, notice, opinions)
+        joint = joint_step(self.spec, case, chosen, to_state, facts, actor, comment, cleaned)
+        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, *joint, notice=notice)
 
 
 def _editable_fields(spec: WorkflowSpec, transition: TransitionSpec) -> list[FieldSpec]:
