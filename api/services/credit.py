@@ -2,7 +2,9 @@
 
 A revoked commitment writes a record against the applicant's organisation and bars it from the
 fast path for a configured period (default 12 months; 36 when the approval was obtained by fraud).
-The bar lapses on its date or is lifted by an admin with a reason (信用修复), audited.
+The bar lapses on its date or is lifted by an admin with a reason (信用修复), audited. The credit
+platform may report a serious bad-credit record, which bars until it reports the repair; a
+rectification left undone is pushed to the platform on the 6th day after its deadline (no bar).
 """
 
 from __future__ import annotations
