@@ -49,6 +49,8 @@ class ApplicationPublic(BaseModel):
     overdue: bool = False
     clock: ClockPublic | None = None
     process: ClockPublic | None = None  # the whole-process limit (e.g. 120 working days), tracked only
+    # 会签: each joint reviewer's decision this round (department, decision, reasons); kept when it is sent back
+    joint_opinions: list[dict[str, Any]] = []
     available_actions: list[ActionPublic]
 
 

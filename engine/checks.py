@@ -10,6 +10,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
 from engine.conditions import can_both_hold
+from engine.forms import MATERIALS_KEY, NOTICES_KEY
 from engine.roles import DERIVED_FACTS, ROLE_TITLES
 from engine.spec import ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
 
@@ -30,8 +31,14 @@ def check_spec(spec: WorkflowSpec) -> list[Problem]:
         inconsistent_kinds,
         ambiguous_transitions,
         timeouts,
+        late_actions,
+        deadlines_from_fields,
+        credit_reports,
+        profiles,
         joint_reviews,
         extensions,
+        one_time_notices,
+        reserved_names,
     ]
     return [problem for check in checks for problem in check(spec)]
 
@@ -176,6 +183,39 @@ def timeouts(spec: WorkflowSpec) -> Iterator[Problem]:
             yield ("states", index, "on_timeout"), f"超时事项 '{state.on_timeout}' 须允许 role: system 办理"
 
 
+def late_actions(spec: WorkflowSpec) -> Iterator[Problem]:
+    """``late.then`` must name a transition leaving that state that the system may fire; the state has a limit."""
+    for index, state in enumerate(spec.states):
+        if state.late is None:
+            continue
+        if state.limit is None:
+            yield ("states", index, "late"), f"状态 '{state.id}' 没有 limit，不会逾期"
+        leaving = [t for t in spec.transitions_from(state.id) if t.id == state.late.then]
+        if not any(rule.role == "system" for t in leaving for rule in t.by):
+            yield ("states", index, "late", "then"), f"逾期事项 '{state.late.then}' 须离开本状态且允许 role: system"
+
+
+def credit_reports(spec: WorkflowSpec) -> Iterator[Problem]:
+    """The credit platform's report says whether a serious bad-credit record stands (a required boolean)."""
+    for index, transition in enumerate(spec.transitions):
+        field = next((f for f in transition.fields if f.name == "serious_bad_credit"), None)
+        if transition.reports_credit and (field is None or field.type != "boolean" or not field.required):
+            yield ("transitions", index, "reports_credit"), "须声明必填布尔字段 serious_bad_credit"
+
+
+def deadlines_from_fields(spec: WorkflowSpec) -> Iterator[Problem]:
+    """``due_from`` names a required date field of the transition, and the target state has a limit."""
+    for index, transition in enumerate(spec.transitions):
+        if transition.due_from is None:
+            continue
+        field = next((f for f in transition.fields if f.name == transition.due_from), None)
+        if field is None or field.type != "date" or not field.required:
+            yield ("transitions", index, "due_from"), f"'{transition.due_from}' 须是本事项的必填日期字段"
+        target = spec.states_by_id.get(transition.target)
+        if target is not None and (target.limit is None or target.limit.working_days is None):
+            yield ("transitions", index, "due_from"), f"状态 '{transition.target}' 须有以工作日计的 limit"
+
+
 def joint_reviews(spec: WorkflowSpec) -> Iterator[Problem]:
     """``then`` is a system transition leaving the joint state; ``branch`` names one of its branches."""
     known = set(spec.fields_by_name) | set(DERIVED_FACTS)
@@ -190,6 +230,7 @@ def joint_reviews(spec: WorkflowSpec) -> Iterator[Problem]:
             for name in sorted(branch.skip_condition.names - known) if branch.skip_condition else []:
                 yield ("states", index, "joint", "branches", position, "skip_when"), f"条件引用了未声明的字段 '{name}'"
     yield from _branch_decisions(spec)
+    yield from _branch_fields(spec)
 
 
 def _branch_decisions(spec: WorkflowSpec) -> Iterator[Problem]:
@@ -204,6 +245,22 @@ def _branch_decisions(spec: WorkflowSpec) -> Iterator[Problem]:
                 yield ("transitions", index, "to"), "会签分支的办理不改变状态：to 须与 from 相同"
 
 
+def _branch_fields(spec: WorkflowSpec) -> Iterator[Problem]:
+    for index, transition in enumerate(spec.transitions):
+        if transition.branch_field is None:
+            continue
+        loc: Loc = ("transitions", index, "branch_field")
+        field = next((f for f in transition.fields if f.name == transition.branch_field), None)
+        if field is None or field.type != "enum" or field.required:
+            yield loc, f"'{transition.branch_field}' 须是本事项的选填枚举字段（不填则按办理部门的分支）"
+            continue
+        for source in transition.source:
+            joint = spec.states_by_id[source].joint if source in spec.states_by_id else None
+            branches = {b.id for b in joint.branches} if joint else set()
+            if unknown := sorted(set(field.enum or []) - branches):
+                yield loc, f"状态 '{source}' 没有会签分支 {', '.join(unknown)}"
+
+
 def extensions(spec: WorkflowSpec) -> Iterator[Problem]:
     """An extension moves the deadline of the current step: the state stays, and it has a limit."""
     for index, transition in enumerate(spec.transitions):
@@ -213,3 +270,48 @@ def extensions(spec: WorkflowSpec) -> Iterator[Problem]:
             yield ("transitions", index, "to"), "延长期限不改变状态：from 与 to 须为同一状态"
         elif transition.target in spec.states_by_id and spec.states_by_id[transition.target].limit is None:
             yield ("transitions", index, "extends_by"), f"状态 '{transition.target}' 没有 limit，无从延长"
+
+
+def one_time_notices(spec: WorkflowSpec) -> Iterator[Problem]:
+    """A 补正 notice names its item list (a required list field) and where a second notice gives its reason."""
+    for index, transition in enumerate(spec.transitions):
+        rule = transition.one_time_notice
+        if rule is None:
+            continue
+        loc: Loc = ("transitions", index, "one_time_notice")
+        if transition.kind != "request_supplement":
+            yield (*loc,), "一次性告知只适用于 kind: request_supplement 的办理事项"
+        fields = {field.name: field for field in transition.fields}
+        items = fields.get(rule.items)
+        if items is None or items.type != "list" or not items.required:
+            yield (*loc, "items"), f"'{rule.items}' 须是本事项的必填列表字段（type: list, required: true）"
+        reason = fields.get(rule.repeat_reason)
+        if reason is None or reason.type not in ("string", "text") or reason.required:
+            message = f"'{rule.repeat_reason}' 须是本事项的选填文本字段（首次告知无须填写）"
+            yield (*loc, "repeat_reason"), message
+
+
+def reserved_names(spec: WorkflowSpec) -> Iterator[Problem]:
+    """The engine keeps materials and 补正 notices in the application's data under these keys."""
+    located: list[tuple[Loc, FieldSpec]] = [(("fields", i), field) for i, field in enumerate(spec.fields)]
+    for index, transition in enumerate(spec.transitions):
+        located += [(("transitions", index, "fields", i), field) for i, field in enumerate(transition.fields)]
+    for loc, field in located:
+        if field.name in (MATERIALS_KEY, NOTICES_KEY):
+            yield (*loc, "name"), f"字段名 '{field.name}' 为系统保留，不能声明"
+
+
+def profiles(spec: WorkflowSpec) -> Iterator[Problem]:
+    """A profile reads declared fields, and shortens the limits of states that have one."""
+    known = set(spec.fields_by_name) | set(DERIVED_FACTS)
+    for index, profile in enumerate(spec.profiles):
+        for name in sorted(profile.condition.names - known):
+            yield ("profiles", index, "when"), f"条件引用了未声明的字段 '{name}'"
+        for state_id in profile.limits:
+            state = spec.states_by_id.get(state_id)
+            if state is None:
+                yield ("profiles", index, "limits", state_id), f"未知状态 '{state_id}'"
+            elif state.limit is None:
+                yield ("profiles", index, "limits", state_id), f"状态 '{state_id}' 本身没有 limit，不能改定"
+        if profile.total_limit is not None and spec.total_limit is None:
+            yield ("profiles", index, "total_limit"), "工作流未声明 total_limit，不能改定"

@@ -9,11 +9,12 @@ transition does the same without a change of state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from engine.spec import StateSpec, TransitionSpec, WorkflowSpec
+from engine.spec import Limit, StateSpec, TransitionSpec, WorkflowSpec
 from engine.working_days import DueDate, WorkCalendar, add_natural_days, add_working_days, working_days_between
 
 
@@ -67,9 +68,13 @@ def next_clock(
     today: date,
     calendar: WorkCalendar,
     reason: str = "",
+    data: Mapping[str, Any] | None = None,
 ) -> StepClock | None:
-    """The clock after firing ``transition`` on ``today``."""
+    """The clock after firing ``transition`` on ``today``. ``data`` are the application's facts with the
+    transition's input: they choose the profile's limits (e.g. 简易低风险) and may set the next step's
+    deadline (``due_from``, e.g. the 整改期限 the checker gives)."""
     target = spec.states_by_id[to_state]
+    limit = spec.limit_of(target, data or {})
     if transition.extends_by is not None:
         return extend(clock, transition.extends_by, today, calendar) if clock else None
     if transition.clock == "pause":
@@ -84,16 +89,25 @@ def next_clock(
         return clock
     generation = (clock.generation + 1) if clock else 1
     if transition.clock == "backdate" and clock is not None:
-        return start(target, clock.started_on, calendar, generation)
-    return start(target, today, calendar, generation)
+        return start(target, clock.started_on, calendar, generation, limit)
+    fresh = start(target, today, calendar, generation, limit)
+    given = (data or {}).get(transition.due_from) if transition.due_from else None
+    if fresh is None or not isinstance(given, str):
+        return fresh
+    due = date.fromisoformat(given)  # the limit becomes the working days up to the date set
+    return replace(fresh, limit=working_days_between(today, due, calendar), due=due)
 
 
-def start(state: StateSpec, today: date, calendar: WorkCalendar, generation: int = 1) -> StepClock | None:
-    if state.limit is None:
+def start(
+    state: StateSpec, today: date, calendar: WorkCalendar, generation: int = 1, limit: Limit | None = None
+) -> StepClock | None:
+    """A fresh clock for ``state``: its own limit, or ``limit`` (a profile's) when given."""
+    chosen = limit or state.limit
+    if chosen is None:
         return None
-    unit, limit = state.limit.unit_and_days()
-    due = _due(unit, today, limit, calendar)
-    return StepClock(state.id, unit, limit, today, due=due.day, provisional=due.provisional, generation=generation)
+    unit, days = chosen.unit_and_days()
+    due = _due(unit, today, days, calendar)
+    return StepClock(state.id, unit, days, today, due=due.day, provisional=due.provisional, generation=generation)
 
 
 def pause(clock: StepClock, today: date, calendar: WorkCalendar, reason: str) -> StepClock:
@@ -194,17 +208,18 @@ def _days_between(unit: str, start_day: date, end_day: date, calendar: WorkCalen
 
 def next_process_clock(
     spec: WorkflowSpec, process: StepClock | None, transition: TransitionSpec, to_state: str, today: date,
-    calendar: WorkCalendar,
+    calendar: WorkCalendar, data: Mapping[str, Any] | None = None,
 ) -> StepClock | None:  # fmt: skip
-    """The whole-process clock (国办发〔2019〕11号: ≤ 120 工作日): starts at the first 受理, pauses in
-    non-counting states, stops in a final state. Tracked for reports, never blocking."""
-    if spec.total_limit is None:
+    """The whole-process clock (国办发〔2019〕11号: ≤ 120 工作日, 简易低风险 ≤ 10): starts at the first 受理,
+    pauses in non-counting states, stops in a final state. Tracked for reports, never blocking."""
+    total_limit = spec.total_limit_of(data or {})
+    if total_limit is None:
         return None
     target = spec.states_by_id[to_state]
     if process is None:
         if transition.kind != "accept":
             return None
-        unit, limit = spec.total_limit.unit_and_days()
+        unit, limit = total_limit.unit_and_days()
         due = _due(unit, today, limit, calendar)
         return StepClock("process", unit, limit, today, due=due.day, provisional=due.provisional)
     if process.pause_reason == FINISHED:

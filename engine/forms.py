@@ -11,6 +11,8 @@ from engine.errors import InvalidData
 from engine.spec import FieldSpec, MaterialSpec
 
 MATERIALS_KEY = "materials"  # data["materials"] maps a declared material name to its document ref
+# data["supplement_notices"]: the 补正 notices of the current step, written by the engine, never by a client
+NOTICES_KEY = "supplement_notices"
 
 _TYPE_NAMES = {
     "string": "文本",

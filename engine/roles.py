@@ -23,6 +23,7 @@ ROLE_TITLES: dict[str, str] = {
     "dept_head": "行政机关负责人",
     "checker": "核查人员",
     "external_system": "外部系统",
+    "credit_platform": "信用信息平台",
     "system": "系统",
     "admin": "系统管理员",
 }

@@ -15,55 +15,16 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from engine.deadlines import StepClock
+from engine.case import ROUTING_FACTS, SYSTEM_ACTOR, Actor, Case, matches
 from engine.errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTransition
-from engine.forms import MATERIALS_KEY, clean_data, is_blank
+from engine.forms import MATERIALS_KEY, NOTICES_KEY, clean_data, is_blank
+from engine.joint_review import joint_opinions, joint_step
 from engine.roles import LEVELS, ROLE_TITLES
 from engine.spec import REVIEW_KINDS, ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
+from engine.supplement_notices import earlier_notices, next_notices
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user with roles in one department; ``district`` None means a city department."""
-
-    user_id: int
-    username: str
-    roles: frozenset[str]
-    organisation: str
-    district: str | None
-
-
-# Facts that choose who reviews an application (PROCESS.md §4.8 routing snapshot).
-ROUTING_FACTS = frozenset(
-    {"district", "major", "cross_district", "city_level", "changes_land", "changes_structure", "low_risk", "commitment"}
-)
-
-# The system itself: fires timeouts (视为受理, 超时默认) under the same rules as anyone, as role `system`.
-SYSTEM_ACTOR = Actor(0, "system", frozenset({"system"}), "system", None)
-
-
-@dataclass(frozen=True)
-class Case:
-    """The engine's read-only view of an application."""
-
-    state: str
-    data: Mapping[str, Any]
-    applicant_id: int
-    applicant_organisation: str
-    level: str | None = None
-    outcome: str | None = None
-    clock: StepClock | None = None
-    today: date | None = None  # the Shanghai calendar day, for periods such as 公示
-    joint: Mapping[str, Mapping[str, Any]] | None = None  # branch id -> {"status": pending|approved|skipped}
-    barred_until: date | None = None  # the applicant's fast-path bar (告知承诺制), if any
-
-    @property
-    def district(self) -> str | None:
-        value = self.data.get("district")
-        return value if isinstance(value, str) else None
-
-    def facts(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        return {**self.data, "level": self.level, **(extra or {})}
+__all__ = ["ROUTING_FACTS", "SYSTEM_ACTOR", "Action", "Actor", "Case", "Fired", "StepRunner", "available_actions",
+           "check_initiator", "joint_opinions"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +50,9 @@ class Fired:
     facts: dict[str, Any]
     joint: dict[str, dict[str, Any]] | None = None
     joint_complete: bool = False  # every branch approved or skipped: the system fires the state's `then`
+    # a joint reviewer's 补正 or rejection sends the application back: every reviewer's opinion so far
+    joint_opinions: list[dict[str, Any]] | None = None
+    notice: dict[str, Any] | None = None  # the 补正 notice this transition gave (一次性告知)
 
 
 class _Cursor:
@@ -156,12 +120,15 @@ class StepRunner:
             raise GuardFailed(early, transition=trigger)
         merged = {**case.data, **cleaned}
         _check_requirements(self.spec, chosen, comment, merged)
+        _check_due_date(chosen, cleaned, case)
         to_state = self.next_state(case.state, trigger, facts)
+        notices, notice = next_notices(case, chosen, to_state, cleaned, actor)
+        merged = {key: value for key, value in merged.items() if key != NOTICES_KEY} | (
+            {NOTICES_KEY: notices} if notices else {}
+        )
         outcome = self.spec.states_by_id[to_state].outcome or case.outcome
-        joint = _next_joint(self.spec, case, chosen, to_state, facts, actor)
-        in_joint_state = self.spec.states_by_id[to_state].joint is not None
-        complete = in_joint_state and joint is not None and all(b["status"] != "pending" for b in joint.values())
-        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, joint, complete)
+        joint = joint_step(self.spec, case, chosen, to_state, facts, actor, comment, cleaned)
+        return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, *joint, notice=notice)
 
 
 def _editable_fields(spec: WorkflowSpec, transition: TransitionSpec) -> list[FieldSpec]:
@@ -215,6 +182,9 @@ def _action(spec: WorkflowSpec, candidates: list[TransitionSpec], case: Case, ac
     if reason is None:
         reason = _state_refusal(spec, chosen, case)
     fields = [f.model_dump(mode="json", exclude_none=True) for f in chosen.fields]
+    notice = chosen.one_time_notice
+    if notice is not None and earlier_notices(case):  # a second notice on this step: the reason is asked for
+        fields = [{**f, "required": True} if f["name"] == notice.repeat_reason else f for f in fields]
     return Action(chosen.id, chosen.title, chosen.kind, reason is None, reason, fields)
 
 
@@ -236,23 +206,11 @@ def _may_hold(transition: TransitionSpec, facts: Mapping[str, Any]) -> bool:
 
 def _refusal(transition: TransitionSpec, case: Case, actor: Actor) -> str | None:
     """Why ``actor`` may not fire ``transition`` on ``case``, or None when it may."""
-    if not any(_matches(rule, case, actor) for rule in transition.by):
+    if not any(matches(rule, case, actor) for rule in transition.by):
         return "须由" + "或".join(_describe(rule, case) for rule in transition.by) + "办理"
     if transition.kind in REVIEW_KINDS and actor.user_id == case.applicant_id:
         return "申请人不得审查、审批或备案本人提交的申请"
     return None
-
-
-def _matches(rule: ActorRule, case: Case, actor: Actor) -> bool:
-    if rule.applicant:
-        return actor.organisation == case.applicant_organisation
-    if rule.role not in actor.roles:
-        return False
-    if rule.jurisdiction == "district":
-        return actor.district is not None and actor.district == case.district
-    if rule.jurisdiction == "city":
-        return actor.district is None
-    return True
 
 
 def _describe(rule: ActorRule, case: Case) -> str:
@@ -267,30 +225,6 @@ def _describe(rule: ActorRule, case: Case) -> str:
     return title
 
 
-def _next_joint(
-    spec: WorkflowSpec, case: Case, transition: TransitionSpec, to_state: str, facts: Mapping[str, Any], actor: Actor
-) -> dict[str, dict[str, Any]] | None:
-    """Branch statuses after the step: set up on entering a joint state, one branch decided per decision."""
-    target = spec.states_by_id[to_state]
-    joint = target.joint
-    if joint is None:  # kept through a 补正 pause, dropped when the application moves on
-        return {key: dict(value) for key, value in case.joint.items()} if case.joint and not target.counts else None
-    resuming = case.state != to_state and not spec.states_by_id[case.state].counts and case.joint
-    if resuming:  # back from a 补正 pause: decisions already taken stand
-        return {key: dict(value) for key, value in (case.joint or {}).items()}
-    if case.state != to_state:
-        return {
-            branch.id: {"status": "skipped", "reason": branch.skip_reason}
-            if branch.skip_condition is not None and branch.skip_condition.evaluate(facts)
-            else {"status": "pending"}
-            for branch in joint.branches
-        }
-    statuses = {key: dict(value) for key, value in (case.joint or {}).items()}
-    if transition.branch is not None:
-        statuses[transition.branch] = {"status": "approved", "by": actor.username, "transition": transition.id}
-    return statuses
-
-
 def _state_refusal(spec: WorkflowSpec, transition: TransitionSpec, case: Case) -> str | None:
     """Why the application's state forbids the transition now: a branch already decided, a
     fast-path bar, a 公示 period not yet run, a pause twice; or None."""
@@ -299,8 +233,10 @@ def _state_refusal(spec: WorkflowSpec, transition: TransitionSpec, case: Case) -
         if status != "pending":
             title = _branch_title(spec, case.state, transition.branch)
             return f"会签分支「{title}」已{'跳过' if status == 'skipped' else '办结'}，不能重复办理"
-    if transition.requires.not_barred and case.barred_until is not None:
-        return f"申请单位因失信被限制适用告知承诺制至 {case.barred_until.isoformat()}，可按一般程序办理"
+    if transition.requires.not_barred and (case.barred_until is not None or case.credit_unrepaired):
+        reasons = [f"申请单位因失信被限制适用告知承诺制至 {case.barred_until.isoformat()}"] if case.barred_until else []
+        reasons += ["申请单位有严重失信记录未修复（以信用信息平台报告为准）"] if case.credit_unrepaired else []
+        return "；".join(reasons) + "，不能适用告知承诺制，可按一般程序办理"
     return _period_refusal(transition, case)
 
 
@@ -351,9 +287,17 @@ def _check_requirements(spec: WorkflowSpec, transition: TransitionSpec, comment:
             raise InvalidData(f"办理「{transition.title}」前须提交材料「{label}」", field=f"{MATERIALS_KEY}.{name}")
 
 
+def _check_due_date(transition: TransitionSpec, data: Mapping[str, Any], case: Case) -> None:
+    """A deadline set by the decider (``due_from``) lies after today."""
+    given = data.get(transition.due_from) if transition.due_from else None
+    if isinstance(given, str) and case.today is not None and date.fromisoformat(given) <= case.today:
+        label = next((f.label for f in transition.fields if f.name == transition.due_from), transition.due_from)
+        raise InvalidData(f"「{label}」须晚于今天（{case.today.isoformat()}）", field=transition.due_from)
+
+
 def check_initiator(spec: WorkflowSpec, actor: Actor, data: Mapping[str, Any]) -> None:
     """Raise PermissionDenied unless ``actor`` may start an application of ``spec`` with ``data``."""
     case = Case(spec.initial, data, actor.user_id, actor.organisation)
-    if not any(_matches(rule, case, actor) for rule in spec.initiator):
+    if not any(matches(rule, case, actor) for rule in spec.initiator):
         who = "或".join(_describe(rule, case) for rule in spec.initiator)
         raise PermissionDenied(f"「{spec.title}」须由{who}发起", workflow=spec.key)

@@ -5,6 +5,7 @@ Structure only; the semantic checks live in ``engine.checks`` and the YAML in ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -104,6 +105,15 @@ class JointSpec(_Model):
     then: str  # the transition the system fires once every branch is approved or skipped
 
 
+class LateAction(_Model):
+    """What the system does once a deadline has been missed by some calendar days (广州: an unmet
+    commitment is pushed to the credit platform on the 6th day after its deadline)."""
+
+    natural_days: int = Field(ge=2, le=365)  # fires at 00:00 of this calendar day after the deadline
+    then: str  # a transition leaving the state that the system may fire
+    basis: str
+
+
 class StateSpec(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -112,6 +122,7 @@ class StateSpec(_Model):
     limit: Limit | None = None
     counts: bool = True  # false: time spent here is not counted (补正, 专家评审...): the clock pauses
     on_timeout: str | None = None  # a transition the system fires when this state's limit runs out
+    late: LateAction | None = None  # and what it fires some days later if the step is still open
     joint: JointSpec | None = None
     description: str | None = None
     basis: str | None = None
@@ -143,6 +154,14 @@ class Requirements(_Model):
     materials: list[str] = []
 
 
+class OneTimeNotice(_Model):
+    """一次性告知 (行政许可法 §32): a 补正 notice lists every item at once. A second notice on the same
+    step may only name items still unanswered or defects in newly supplied files, so it must say why."""
+
+    items: str  # the transition field holding the notice's item list
+    repeat_reason: str  # the transition field where a second notice on the same step gives its reason
+
+
 class TransitionSpec(_Model):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -158,8 +177,15 @@ class TransitionSpec(_Model):
     # day the current one started (视为受理: 受理 date = the day the file was received, 行政许可法 §32)
     clock: Literal["pause", "resume", "backdate"] | None = None
     branch: str | None = None  # a joint-review branch this decision completes (state unchanged)
+    branch_field: str | None = None  # an enum field naming the joint branch a 补正 or rejection concerns
     extends_by: int | None = Field(default=None, gt=0, le=60)  # 延长期限 (行政许可法 §42): once per step
     records_credit: bool = False  # 撤销 for a false commitment: write a credit record and bar
+    pushes_credit: bool = False  # an unmet commitment: send a credit record to the credit platform, no bar
+    # the credit platform reports on the applicant's organisation: a serious bad-credit record bars the
+    # fast path until the platform reports it repaired (input field serious_bad_credit)
+    reports_credit: bool = False
+    due_from: str | None = None  # a date field of this transition that sets the next step's deadline (整改期限)
+    one_time_notice: OneTimeNotice | None = None  # 补正通知: recorded per step; a second one needs a reason
     basis: str
 
     @field_validator("when")
@@ -172,6 +198,27 @@ class TransitionSpec(_Model):
         return parse_condition(self.when) if self.when else None
 
 
+class ProfileSpec(_Model):
+    """Shorter limits for a class of applications, e.g. 社会投资简易低风险 (国办发〔2019〕11号: ≤ 10 工作日)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    when: str
+    limits: dict[str, Limit] = {}  # state id -> the limit that replaces the state's own
+    total_limit: Limit | None = None  # replaces the workflow's whole-process limit
+    basis: str
+
+    @field_validator("when")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        _check_condition(value)
+        return value
+
+    @cached_property
+    def condition(self) -> Condition:
+        return parse_condition(self.when)
+
+
 class WorkflowSpec(_Model):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -181,6 +228,7 @@ class WorkflowSpec(_Model):
     initiator: Annotated[list[ActorRule], BeforeValidator(_as_list)] = Field(min_length=1)
     # the whole process, from the first 受理 to a final state, pauses excluded: tracked, not blocking
     total_limit: Limit | None = None
+    profiles: list[ProfileSpec] = []  # the first whose condition holds applies; none: the states' own limits
     fields: list[FieldSpec] = []
     materials: list[MaterialSpec] = []
     states: list[StateSpec] = Field(min_length=1)
@@ -193,6 +241,17 @@ class WorkflowSpec(_Model):
     @cached_property
     def fields_by_name(self) -> dict[str, FieldSpec]:
         return {field.name: field for field in self.fields}
+
+    def profile_for(self, facts: Mapping[str, Any]) -> ProfileSpec | None:
+        return next((profile for profile in self.profiles if profile.condition.evaluate(facts)), None)
+
+    def limit_of(self, state: StateSpec, facts: Mapping[str, Any]) -> Limit | None:
+        profile = self.profile_for(facts)
+        return profile.limits.get(state.id, state.limit) if profile else state.limit
+
+    def total_limit_of(self, facts: Mapping[str, Any]) -> Limit | None:
+        profile = self.profile_for(facts)
+        return profile.total_limit or self.total_limit if profile else self.total_limit
 
     def transitions_from(self, state: str) -> list[TransitionSpec]:
         return [t for t in self.transitions if state in t.source]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 import jwt
@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response  # what starlette's TestClient returns
 
 from engine.clock import FixedClock
+from engine.working_days import SHANGHAI
 
 SIX_CONTENTS = ("renewal_approach", "implementation_path", "design_scheme", "construction_scheme",
                 "management_mechanism", "operation_plan")  # fmt: skip
@@ -152,3 +153,34 @@ def audit(api: Api, application: dict[str, Any]) -> list[dict[str, Any]]:
 
 def trail(api: Api, application: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     return [(e["action"], e["from_state"], e["to_state"]) for e in audit(api, application)]
+
+
+def at(clock: FixedClock, day: str, hour: int = 9) -> None:
+    """Move the clock forward to ``hour`` o'clock of ``day`` in Shanghai."""
+    target = datetime.combine(date.fromisoformat(day), time(hour), tzinfo=SHANGHAI).astimezone(UTC)
+    assert target >= clock.now(), "the clock only moves forward"
+    clock.advance(target - clock.now())
+
+
+def project_approval_data(**overrides: Any) -> dict[str, Any]:
+    """S07's project: land documents reused, no structural change, normal route."""
+    data = {
+        "district": "dongcheng",
+        "implementation_plan_id": "P-2026-001",
+        "changes_land": False,
+        "existing_land_docs": ["LC-0123"],
+        "changes_structure": False,
+        "low_risk": False,
+        "commitment": False,
+    }
+    return {**data, **overrides}
+
+
+# 告知承诺书: the four statements of 国办发〔2020〕42号, all confirmed
+COMMITMENT = {
+    "commitment_text": "本单位承诺：项目符合审批条件，所提交材料真实有效，接受事后核查，承诺不实愿承担法律责任。",
+    "meets_conditions": True,
+    "materials_true": True,
+    "accepts_verification": True,
+    "liable_if_false": True,
+}

@@ -36,7 +36,7 @@ from engine.errors import (
     VersionConflict,
 )
 from engine.forms import clean_data
-from engine.runner import Actor, StepRunner, check_initiator
+from engine.runner import Actor, StepRunner, check_initiator, joint_opinions
 from engine.working_days import WorkCalendar, shanghai_day
 
 
@@ -278,6 +278,7 @@ def _view(
         overdue=application.overdue,
         clock=clock_view(case.clock, case.today, work_calendar(context, session)) if case.clock else None,
         process=_process_view(context, session, application, case.today),
+        joint_opinions=joint_opinions(runner.spec, application.joint) if application.joint else [],
         available_actions=[ActionPublic(**action.__dict__) for action in actions],
     )
 

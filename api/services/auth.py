@@ -76,4 +76,5 @@ def actor_by_username(context: Context, username: str, session_generation: int |
     if session_generation is not None and session_generation != user.session_generation:
         raise Unauthenticated("密码已重置或账号曾被停用，原登录已失效，请重新登录")
     assert user.id is not None
-    return Actor(user.id, user.username, frozenset(user.roles), organisation.code, organisation.district)
+    return Actor(user.id, user.username, frozenset(user.roles), organisation.code, organisation.district,
+                 organisation.name)  # fmt: skip

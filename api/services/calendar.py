@@ -74,7 +74,7 @@ def import_year(context: Context, actor: Actor, notice: YearNotice) -> dict[str,
                                  imported_by=actor.username))  # fmt: skip
         session.flush()
         after = load_calendar(session)
-        recalculated = recalculate_provisional_deadlines(session, actor, before, after, notice.year, now)
+        recalculated = recalculate_provisional_deadlines(context, session, actor, before, after, notice.year)
     context.calendar_cache.pop("calendar", None)  # this process sees it at once, others within a second
     return {"year": notice.year, "holidays": len(notice.holidays), "workdays": len(notice.workdays),
             "recalculated": recalculated}  # fmt: skip

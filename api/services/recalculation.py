@@ -13,16 +13,18 @@ from typing import Any
 from sqlmodel import Session, col, select, update
 
 from api.db.models import Application
-from api.services import outbox
+from api.services import outbox, workflows
 from api.services.audit_trail import append_event
+from api.services.context import Context
 from api.services.timers import schedule_deadline
 from engine.deadlines import FINISHED, StepClock, recalculate
 from engine.runner import Actor
+from engine.spec import WorkflowSpec
 from engine.working_days import WorkCalendar, end_of_day
 
 
 def recalculate_provisional_deadlines(
-    session: Session, actor: Actor, before: WorkCalendar, after: WorkCalendar, year: int, now: datetime
+    context: Context, session: Session, actor: Actor, before: WorkCalendar, after: WorkCalendar, year: int
 ) -> int:
     """In the import's transaction: recount every provisional step and whole-process clock on
     ``after``; each application whose clocks changed gets its deadline, its timers, one audit entry
@@ -32,7 +34,8 @@ def recalculate_provisional_deadlines(
         # locked, then re-read: a transition racing us waits, then loses its compare-and-set
         application = session.get(Application, application_id, with_for_update=True, populate_existing=True)
         assert application is not None
-        changed += _recalculate(session, actor, application, before, after, year, now)
+        spec = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
+        changed += _recalculate(session, actor, application, (before, after), year, context.clock.now(), spec)
     return changed
 
 
@@ -47,9 +50,10 @@ def _is_open(data: Any) -> bool:
 
 
 def _recalculate(
-    session: Session, actor: Actor, application: Application, before: WorkCalendar, after: WorkCalendar,
-    year: int, now: datetime,
+    session: Session, actor: Actor, application: Application, calendars: tuple[WorkCalendar, WorkCalendar],
+    year: int, now: datetime, spec: WorkflowSpec,
 ) -> int:  # fmt: skip
+    before, after = calendars
     clock, process = StepClock.from_json(application.clock), StepClock.from_json(application.process_clock)
     new_clock = recalculate(clock, before, after) if clock and _is_open(application.clock) else clock
     new_process = recalculate(process, before, after) if process and _is_open(application.process_clock) else process
@@ -70,7 +74,7 @@ def _recalculate(
     )
     session.refresh(application)
     if moved and new_clock is not None:
-        schedule_deadline(session, application, new_clock, now, after)
+        schedule_deadline(session, application, new_clock, now, after, spec)
     facts = {"year": year, **_changes("clock", clock, new_clock), **_changes("process", process, new_process)}
     event = append_event(
         session, at=now, actor=actor, application_id=application.id, action="deadline_recalculated",

@@ -86,6 +86,13 @@ def _act(context: Context, session: Session, application: Application, timer: Ti
         return _remind(session, application, now)
     if timer.kind == "supplement_reminder":
         return _remind_of_supplement(session, application, timer, now)
+    if timer.kind == "late":  # days after a missed deadline: the state's late action, once
+        late = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
+        action = late.states_by_id[application.state].late
+        if action is None:
+            return False
+        _fire_system(context, session, application, action.then, "逾期未办结，系统自动办理")
+        return True
     _mark_overdue(context, session, application, timer, now)
     _fire_timeout(context, session, application)
     return True
@@ -145,9 +152,13 @@ def _fire_timeout(context: Context, session: Session, application: Application) 
     """The state's ``on_timeout`` transition, fired by the system inside the timer's transaction."""
     runner = workflows.runner_for(context, application.workflow_key, application.workflow_version)
     transition = runner.spec.states_by_id[application.state].on_timeout
-    if transition is None:
-        return
+    if transition is not None:
+        _fire_system(context, session, application, transition, "期限届满，系统自动办理")
+
+
+def _fire_system(context: Context, session: Session, application: Application, transition: str, comment: str) -> None:
+    runner = workflows.runner_for(context, application.workflow_key, application.workflow_version)
     try:  # apply_transition refuses (raises) before it writes anything, so nothing is half done
-        apply_transition(session, context, runner, application, SYSTEM_ACTOR, transition, "期限届满，系统自动办理", {})
+        apply_transition(session, context, runner, application, SYSTEM_ACTOR, transition, comment, {})
     except GreenlaneError as error:  # e.g. a guard that no longer holds: leave it to the people
         log.warning("timeout_not_fired", application_id=application.id, transition=transition, error=error.code)

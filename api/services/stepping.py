@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, col, update
@@ -55,6 +55,7 @@ def case_of(
         barred_until=credit.barred_until(session, application.applicant_organisation, today)
         if today and asks_bar
         else None,
+        credit_unrepaired=asks_bar and credit.has_unrepaired_record(session, application.applicant_organisation),
     )
 
 
@@ -77,9 +78,10 @@ def apply_transition(
     calendar = work_calendar(context, session)
     before = StepClock.from_json(application.clock)
     spec = runner.spec
-    clock = next_clock(spec, before, fired.transition, fired.from_state, fired.to_state, today, calendar, comment)
+    clock = next_clock(spec, before, fired.transition, fired.from_state, fired.to_state, today, calendar, comment,
+                       fired.facts)  # fmt: skip
     process_before = StepClock.from_json(application.process_clock)
-    process = next_process_clock(spec, process_before, fired.transition, fired.to_state, today, calendar)
+    process = next_process_clock(spec, process_before, fired.transition, fired.to_state, today, calendar, fired.facts)
     expected = application.version
     # a new or changed step clock clears the overdue mark; otherwise the column keeps whatever the
     # scheduler wrote, even after this request read the row
@@ -105,12 +107,13 @@ def apply_transition(
         raise VersionConflict(expected=expected)
     session.refresh(application)
     if clock is not None and clock != before:
-        schedule_deadline(session, application, clock, now, calendar)
+        schedule_deadline(session, application, clock, now, calendar, spec)
     if remind_on := supplement_reminder_day(spec, fired.transition, fired.to_state, today, calendar):
         schedule_supplement_reminder(session, application, remind_on, now)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
-    if fired.joint is not None:
-        facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
+    facts |= _decision_facts(session, application, fired, actor, before, now)
+    if (profile := spec.profile_for(fired.facts)) is not None:
+        facts["profile"] = profile.id  # the shorter limits in force (e.g. 简易低风险)
     event = append_event(
         session, at=now, actor=actor, application_id=application.id, action=fired.transition.id,
         from_state=fired.from_state, to_state=fired.to_state, comment=comment, data=facts,
@@ -118,11 +121,31 @@ def apply_transition(
     outbox.record_event(session, "application.transitioned", application, event)  # same transaction
     if fired.transition.records_credit:
         credit.write_record(session, context, application, fired, actor, now)
+    if fired.transition.pushes_credit:  # the credit platform subscribes to this event
+        outbox.record_event(session, "credit_record.pushed", application, event)
     if fired.joint_complete:  # every 会签 branch approved or skipped: the system moves on at once
         joint = spec.states_by_id[fired.to_state].joint
         assert joint is not None
         return apply_transition(session, context, runner, application, SYSTEM_ACTOR, joint.then, "会签完成", {})
     return Applied(application, fired, event)
+
+
+def _decision_facts(
+    session: Session, application: Application, fired: Fired, actor: Actor, before: StepClock | None, now: datetime
+) -> dict[str, Any]:
+    """What this kind of decision adds to its audit entry (and, for a credit report, writes)."""
+    facts: dict[str, Any] = {}
+    if fired.joint is not None:
+        facts["joint"] = fired.joint  # each branch's decision, and why a branch was skipped
+    if fired.joint_opinions is not None:
+        facts["joint_opinions"] = fired.joint_opinions  # every joint reviewer's reasons, sent back together
+    if fired.notice is not None:
+        facts["notice"] = fired.notice  # the 补正 notice's items, its number on this step, and the reason
+    if fired.transition.pushes_credit:
+        facts["credit"] = credit.pushed_record(application, before)
+    if fired.transition.reports_credit:
+        facts["credit"] = credit.record_platform_report(session, application, fired, actor, now)
+    return facts
 
 
 def audit_facts(application: Application, fired: Fired) -> dict[str, Any]:

@@ -73,7 +73,14 @@ def test_s04_supplements_pause_the_review_clock(api: Api, clock: FixedClock) -> 
     application = api.step("owner", application, "supplement")
     assert application["clock"]["due"] == "2026-04-09" and not application["clock"]["paused"]
     at(clock, "2026-03-24")
-    application = api.step("dongcheng.zhujian", application, "request_supplement", data={"items": ["银行函未盖章"]})
+    second = {"items": ["银行函未盖章"]}
+    refused = api.fire("dongcheng.zhujian", application, "request_supplement", data=second)
+    assert refused.status_code == 422 and refused.json()["context"]["field"] == "repeat_reason"
+    assert next(f for f in api.action("dongcheng.zhujian", application, "request_supplement")["fields"]
+                if f["name"] == "repeat_reason")["required"] is True  # fmt: skip
+    reason = "新提交的银行函未盖章"
+    application = api.step("dongcheng.zhujian", application, "request_supplement",
+                           data={**second, "repeat_reason": reason})  # fmt: skip
     assert application["clock"]["used"] == 9
     at(clock, "2026-03-31")
     application = api.step("owner", application, "supplement")
@@ -83,6 +90,8 @@ def test_s04_supplements_pause_the_review_clock(api: Api, clock: FixedClock) -> 
     assert application["clock"]["state"] == "local_gov_approval" and application["clock"]["due"] == "2026-05-09"
     audit = api.get("owner", f"/api/v1/applications/{application['id']}/audit").json()
     pause_entry = next(e for e in audit if e["action"] == "request_supplement")
+    notices = [e["data"]["notice"] for e in audit if e["action"] == "request_supplement"]
+    assert [(n["number"], len(n["items"]), n["reason"]) for n in notices] == [(1, 2, None), (2, 1, reason)]
     assert pause_entry["data"]["clock"]["before"]["due"] == "2026-04-01"
     assert pause_entry["data"]["clock"]["after"]["paused_on"] == "2026-03-10"
 

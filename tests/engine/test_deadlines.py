@@ -11,6 +11,7 @@ from engine.deadlines import (
     is_due_soon,
     is_overdue,
     next_clock,
+    next_process_clock,
     pause,
     recalculate,
     reminder_day,
@@ -171,3 +172,28 @@ def test_only_an_acceptance_stage_supplement_notice_gets_the_twenty_day_reminder
     assert supplement_reminder_day(spec, review, "local_review_supplement", date(2026, 8, 3), CALENDAR) is None  # type: ignore[arg-type]
     accept = _transition(spec, "accept", "submitted")
     assert supplement_reminder_day(spec, accept, "local_review", date(2026, 8, 3), CALENDAR) is None  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def green_channel() -> WorkflowSpec:
+    path = ROOT / "workflows" / "project_approval.yaml"
+    return load_spec(path.read_text(encoding="utf-8"), str(path))
+
+
+def test_the_checkers_date_replaces_the_default_rectification_limit(green_channel: WorkflowSpec) -> None:
+    order = _transition(green_channel, "order_rectification", "post_check")
+    facts = {"rectify_by": "2026-06-30"}
+    clock = next_clock(green_channel, None, order, "post_check", "rectifying", date(2026, 6, 10), CALENDAR, "", facts)  # type: ignore[arg-type]
+    assert clock is not None and (clock.due, clock.limit) == (date(2026, 6, 30), 13)  # 06-19 is a holiday
+
+
+def test_the_simple_low_risk_profile_shortens_joint_review_and_the_whole_process(green_channel: WorkflowSpec) -> None:
+    accept = _transition(green_channel, "accept", "submitted")
+    for low_risk, limit, due in ((True, 2, date(2026, 7, 6)), (False, 45, date(2026, 9, 3))):
+        facts = {"low_risk": low_risk}
+        clock = next_clock(
+            green_channel, None, accept, "submitted", "joint_review", date(2026, 7, 2), CALENDAR, "", facts
+        )  # type: ignore[arg-type]
+        assert clock is not None and (clock.limit, clock.due) == (limit, due)
+        process = next_process_clock(green_channel, None, accept, "joint_review", date(2026, 7, 2), CALENDAR, facts)  # type: ignore[arg-type]
+        assert process is not None and process.limit == (10 if low_risk else 120)

@@ -508,3 +508,71 @@ def test_bundled_workflows_have_different_hashes() -> None:
     unit = content_hash(load_spec(bundled("unit_plan.yaml")))
     implementation = content_hash(load_spec(bundled("implementation_plan.yaml")))
     assert unit != implementation
+
+
+def test_a_one_time_notice_names_its_item_list_and_reason_fields() -> None:
+    """补正 (PROCESS.md §4.3): the notice's item list is a required list, the reason an optional text."""
+    notice = (
+        "    from: review\n    to: draft\n"
+        "    fields:\n"
+        "      - {name: items, type: string, label: 补正事项}\n"
+        "      - {name: repeat_reason, type: text, label: 理由, required: true}\n"
+        "    one_time_notice: {items: items, repeat_reason: repeat_reason}\n"
+    )
+    problems = problems_of(MINI.replace("    from: review\n    to: draft\n", notice))
+    assert {p.path for p in problems} == {
+        "transitions[1].one_time_notice",
+        "transitions[1].one_time_notice.items",
+        "transitions[1].one_time_notice.repeat_reason",
+    }
+    assert any("request_supplement" in p.message for p in problems)
+
+
+def test_reserved_data_keys_cannot_be_declared_as_fields() -> None:
+    problems = problems_of(MINI.replace("{name: note, type: string", "{name: supplement_notices, type: string"))
+    assert [(p.line, p.path) for p in problems] == [(8, "fields[1].name")]
+    assert "系统保留" in problems[0].message
+
+
+def test_a_late_action_needs_a_limit_and_a_system_transition() -> None:
+    """广州's day-6 credit push (PROCESS.md §5 E): ``late`` fires a system transition after a missed deadline."""
+    text = MINI.replace(
+        "  - {id: review, title: 审查}",
+        "  - {id: review, title: 审查, late: {natural_days: 6, then: approve, basis: x}}",
+    )
+    problems = problems_of(text)
+    assert {p.path for p in problems} == {"states[1].late", "states[1].late.then"}
+    too_soon = MINI.replace(
+        "  - {id: review, title: 审查}",
+        "  - {id: review, title: 审查, late: {natural_days: 1, then: approve, basis: x}}",
+    )
+    assert problems_of(too_soon)[0].path == "states[1].late.natural_days"
+
+
+def test_a_deadline_from_a_field_needs_a_required_date_and_a_working_day_limit() -> None:
+    text = MINI.replace("    from: review\n    to: draft\n", "    from: review\n    to: draft\n    due_from: note\n")
+    problems = problems_of(text)
+    assert [p.path for p in problems] == ["transitions[1].due_from", "transitions[1].due_from"]
+
+
+def test_a_profile_shortens_only_limits_that_exist() -> None:
+    """PROCESS.md §5 D: the simple_low_risk profile replaces stage limits; it cannot invent one."""
+    profile = (
+        "profiles:\n"
+        "  - {id: quick, title: 简易, when: 'area < 100 and height > 3', limits: {review: {working_days: 2},"
+        " nowhere: {working_days: 1}}, total_limit: {working_days: 10}, basis: x}\n"
+    )
+    problems = problems_of(MINI.replace("fields:\n", profile + "fields:\n", 1))
+    assert {(p.path, p.message) for p in problems} == {
+        ("profiles[0].when", "条件引用了未声明的字段 'height'"),
+        ("profiles[0].limits.review", "状态 'review' 本身没有 limit，不能改定"),
+        ("profiles[0].limits.nowhere", "未知状态 'nowhere'"),
+        ("profiles[0].total_limit", "工作流未声明 total_limit，不能改定"),
+    }
+
+
+def test_a_named_joint_branch_must_be_a_branch_of_the_state() -> None:
+    text = bundled("project_approval.yaml").replace("enum: [initiation, land, planning]", "enum: [initiation, roads]")
+    problems = problems_of(text)
+    assert {p.message for p in problems} == {"状态 'joint_review' 没有会签分支 roads"}
+    assert {p.path.rsplit(".", 1)[-1] for p in problems} == {"branch_field"}

@@ -52,25 +52,28 @@ def _step(case: Case, actor: Actor, trigger: str) -> Case:
     changes_structure=st.booleans(),
     commitment=st.booleans(),
     barred=st.booleans(),
+    unrepaired=st.booleans(),
     attempts=st.lists(
         st.tuples(st.sampled_from(ACTORS), st.sampled_from(sorted({t.id for t in SPEC.transitions}))), max_size=40
     ),
 )
 def test_no_application_is_stranded_and_branches_decide_once(
-    changes_land: bool, low_risk: bool, changes_structure: bool, commitment: bool, barred: bool,
+    changes_land: bool, low_risk: bool, changes_structure: bool, commitment: bool, barred: bool, unrepaired: bool,
     attempts: list[tuple[Actor, str]],
 ) -> None:  # fmt: skip
     data = {"district": "dongcheng", "implementation_plan_id": "P-1", "changes_land": changes_land,
             "existing_land_docs": ["LC-1"], "changes_structure": changes_structure, "low_risk": low_risk,
             "commitment": commitment}  # fmt: skip
     case = Case("draft", data, OWNER.user_id, OWNER.organisation, level="central", today=date(2026, 6, 2),
-                barred_until=date(2027, 6, 2) if barred else None)  # fmt: skip
+                barred_until=date(2027, 6, 2) if barred else None, credit_unrepaired=unrepaired)  # fmt: skip
     for actor, trigger in attempts:
         try:
             case = _step(case, actor, trigger)
         except GreenlaneError:
             continue  # a refusal changes nothing
         assert case.state in SPEC.states_by_id
+        if barred or unrepaired:  # a barred organisation never gets a permit on its commitment
+            assert case.state not in ("commitment_permit", "post_check", "rectifying", "check_passed", "revoked")
         if case.state == "joint_review":
             assert case.joint is not None and case.joint["land"]["status"] == ("pending" if changes_land else "skipped")
             assert any(branch["status"] == "pending" for branch in case.joint.values())

@@ -511,3 +511,34 @@ def test_shared_runner_fire_across_threads() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(work, range(8))) == [0] * 8
     assert runner._machine.models == []
+
+
+def test_a_second_supplement_notice_on_the_same_step_needs_a_reason() -> None:
+    """一次性告知 (PROCESS.md §4.3): every notice records its items; the second one must say why."""
+    runner = runner_of("unit_plan")
+    compiler = DONGCHENG_OFFICE
+    first = runner.fire(
+        unit_case("submitted"), CITY_PLANNING, "request_supplement", "", {"items": ["权属证明", "图例"]}
+    )
+    assert first.notice is not None and first.notice["number"] == 1
+    assert first.data["supplement_notices"] == [first.notice]
+    back = runner.fire(replace(unit_case("supplement_pending"), data=first.data), compiler, "supplement", "", {})
+    assert back.data["supplement_notices"] == [first.notice]  # the same step: still on record
+    again = replace(unit_case("submitted"), data=back.data)
+    with pytest.raises(InvalidData) as refused:
+        runner.fire(again, CITY_PLANNING, "request_supplement", "", {"items": ["图例"], "repeat_reason": "  "})
+    assert refused.value.context["field"] == "repeat_reason" and "权属证明、图例" in refused.value.detail
+    items = {"items": ["图例", "新交的权属证明未盖章"], "repeat_reason": "首次告知的图例仍未补正"}
+    second = runner.fire(again, CITY_PLANNING, "request_supplement", "", items)
+    assert second.notice is not None and second.notice["number"] == 2
+    assert (second.notice["repeated_items"], second.notice["new_items"]) == (["图例"], ["新交的权属证明未盖章"])
+    # accepting ends the step: a notice in review starts afresh, and nothing is left on record
+    accepted = runner.fire(replace(unit_case("submitted"), data=back.data), CITY_PLANNING, "accept", "", {})
+    assert "supplement_notices" not in accepted.data
+
+
+def test_clients_cannot_write_the_notice_record() -> None:
+    runner = runner_of("unit_plan")
+    with pytest.raises(InvalidData):
+        runner.fire(unit_case("submitted"), CITY_PLANNING, "request_supplement", "",
+                    {"items": ["x"], "supplement_notices": []})  # fmt: skip
