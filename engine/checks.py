@@ -145,7 +145,13 @@ def inconsistent_kinds(spec: WorkflowSpec) -> Iterator[Problem]:
 
 
 def ambiguous_transitions(spec: WorkflowSpec) -> Iterator[Problem]:
-    """Two entries of one trigger leaving one state, whose conditions can both hold."""
+    """Two entries of one trigger leaving one state, whose conditions can both hold.
+
+    Per trigger id, not per kind: entries sharing an id are the variants the engine chooses
+    between by condition, so an overlap there leaves the target undecided. Different triggers of
+    one kind from one state are choices the user makes by name — 受理 and 容缺受理, 暂停 and
+    恢复, or the 用地 and 规划 branches one department signs in joint review — and a per-kind rule
+    flagged every one of those in the bundled workflows."""
     for index, transition in enumerate(spec.transitions):
         for earlier in spec.transitions[:index]:
             shared = set(earlier.source) & set(transition.source)
