@@ -56,9 +56,55 @@ async def _greenlane_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, status, exc.code, exc.message_zh, exc.detail, **extra)
 
 
+# pydantic's error types in the words a clerk reads; an unlisted type keeps pydantic's own text
+_PYDANTIC_ZH = {
+    "missing": "必填",
+    "extra_forbidden": "不允许的字段",
+    "string_type": "应为文本",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不正确",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "too_short": "至少 {min_length} 项",
+    "too_long": "最多 {max_length} 项",
+    "list_type": "应为列表",
+    "dict_type": "应为对象（键值映射）",
+    "model_attributes_type": "应为对象（键值映射）",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "date_parsing": "应为日期（如 2026-03-02）",
+    "date_from_datetime_parsing": "应为日期（如 2026-03-02）",
+    "datetime_parsing": "应为时间（ISO 8601）",
+    "json_invalid": "不是有效的 JSON",
+    "json_type": "不是有效的 JSON",
+    "url_parsing": "应为网址",
+}
+
+
+def _message_zh(error: Any) -> str:
+    if error["type"] == "value_error":  # our own validators already speak Chinese
+        return str(error["msg"]).removeprefix("Value error, ")
+    template = _PYDANTIC_ZH.get(error["type"])
+    try:
+        return template.format(**error.get("ctx", {})) if template else str(error["msg"])
+    except (KeyError, IndexError):
+        return str(error["msg"])
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    items = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]} for e in exc.errors()]
+    items = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": _message_zh(e)}
+             for e in exc.errors()]  # fmt: skip
     detail = "；".join(f"{item['field'] or '请求体'}：{item['message']}" for item in items)
     return problem(request, 422, "invalid_request", "请求格式有误。", f"请求格式有误：{detail}", errors=items)
 

@@ -342,3 +342,16 @@ def test_cursor_pagination(api: Api) -> None:
     assert full["next_cursor"] is None
     two = api.get("owner", APPLICATIONS, params={"limit": 2}).json()
     assert len(two["items"]) == 2 and two["next_cursor"]
+
+
+def test_request_format_errors_are_explained_in_chinese(api: Api) -> None:
+    body = {"workflow": "implementation_plan", "data": [], "colour": "红", "title": "x" * 1000}
+    response = api.client.post(APPLICATIONS, json=body, headers=api.headers("owner"))
+    problem = assert_problem(response, 422, "invalid_request")
+    messages = {error["field"]: error["message"] for error in problem["errors"]}
+    assert messages == {"data": "应为对象（键值映射）", "colour": "不允许的字段", "title": "最多 256 个字符"}
+    missing = api.client.post(APPLICATIONS, json={"workflow": "implementation_plan"}, headers=api.headers("owner"))
+    assert {e["field"]: e["message"] for e in assert_problem(missing, 422, "invalid_request")["errors"]} == {
+        "title": "必填"
+    }  # fmt: skip
+    assert "必填" in missing.json()["detail"]
