@@ -140,10 +140,13 @@ def lift_bar(context: Context, actor: Actor, record_id: int, reason: str) -> dic
             raise InvalidData("该限制已解除", field="record_id")
         record.lifted_at, record.lifted_by, record.lift_reason = now, actor.username, reason
         session.add(record)
-        append_event(
+        event = append_event(
             session, at=now, actor=actor, application_id=record.application_id, action="credit_bar_lifted",
             from_state=None, to_state=None, comment=reason, data={"credit_record": record_id},
         )  # fmt: skip
+        application = session.get(Application, record.application_id)
+        if application is not None:  # the credit platform hears of a repair as it heard of the record
+            outbox.record_event(session, "credit_record.lifted", application, event)
         return _public(record, shanghai_day(now))
 
 

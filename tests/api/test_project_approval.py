@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from api.db.models import OutboxEvent
 from engine.clock import FixedClock
@@ -245,7 +245,14 @@ def test_s10_false_commitment_revoked_credit_record_and_bar(api: Api) -> None:
     lifted = api.client.post(f"/api/v1/credit-records/{records[0]['id']}/lift", json={"reason": "已完成信用修复"},
                              headers=api.headers("admin"))  # fmt: skip
     assert lifted.status_code == 200 and lifted.json()["bar_in_force"] is False
-    assert audit(api, application)[-1]["action"] == "credit_bar_lifted"
+    last = audit(api, application)[-1]
+    assert last["action"] == "credit_bar_lifted"
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    with context.db.read() as session:
+        query = select(OutboxEvent).where(OutboxEvent.application_id == application["id"])
+        events = [(e.type, e.audit_seq) for e in session.exec(query.order_by(col(OutboxEvent.id)))]
+    assert [kind for kind, _ in events][-2:] == ["credit_record.written", "credit_record.lifted"]
+    assert events[-1][1] == last["seq"]  # the event carries the lifting's audit entry
     assert api.get("admin", "/api/v1/audit/verify").json()["ok"] is True
 
 
