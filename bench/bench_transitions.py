@@ -125,6 +125,7 @@ class Greenlane:
             raise SystemExit(f"publishing {WORKFLOW_KEY} failed: {published.status_code} {published.text}")
         self.admin_headers = {"Authorization": f"Bearer {admin}"}
         self.headers = {"Authorization": f"Bearer {self._token('owner')}"}
+        self.created: list[tuple[int, int]] = []  # (id, version) of each client's application, in creation order
 
     def _token(self, username: str) -> str:
         response = httpx.post(
@@ -138,6 +139,7 @@ class Greenlane:
         created = client.post("/api/v1/applications", json=body, headers=self.headers)
         created.raise_for_status()
         application = created.json()
+        self.created.append((int(application["id"]), int(application["version"])))
         path = f"/api/v1/applications/{application['id']}/transitions/touch"
         version = [int(application["version"])]
 
@@ -221,20 +223,19 @@ def run_all(target: Greenlane | Baseline) -> list[Result]:
 
 
 @contextmanager
-def databases(server_url: str | None, workdir: Path) -> Iterator[tuple[str, str]]:
-    """(greenlane url, baseline url): two SQLite files, or two fresh databases on that PostgreSQL server."""
+def databases(server_url: str | None, workdir: Path, *labels: str) -> Iterator[list[str]]:
+    """One url per label: SQLite files in ``workdir``, or fresh databases on that PostgreSQL server, dropped after."""
     if server_url is None:
-        yield f"sqlite:///{workdir / 'greenlane.db'}", f"sqlite:///{workdir / 'baseline.db'}"
+        yield [f"sqlite:///{workdir / f'{label}.db'}" for label in labels]
         return
     url = make_url(server_url)
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    names = [f"greenlane_bench_{uuid.uuid4().hex[:8]}", f"greenlane_bench_base_{uuid.uuid4().hex[:8]}"]
+    names = [f"greenlane_bench_{label}_{uuid.uuid4().hex[:8]}" for label in labels]
     with psycopg.connect(admin, autocommit=True) as connection:
         for name in names:
             connection.execute(f'CREATE DATABASE "{name}"')
     try:
-        urls = [url.set(database=name).render_as_string(hide_password=False) for name in names]
-        yield urls[0], urls[1]
+        yield [url.set(database=name).render_as_string(hide_password=False) for name in names]
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             for name in names:
@@ -264,7 +265,7 @@ def main() -> None:
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="greenlane-bench-") as directory:
         workdir = Path(directory)
-        with databases(arguments.database_url, workdir) as (greenlane_url, baseline_url):
+        with databases(arguments.database_url, workdir, "greenlane", "baseline") as (greenlane_url, baseline_url):
             env = {"GREENLANE_DATABASE_URL": greenlane_url, "GREENLANE_DEMO": "true",
                    "GREENLANE_SECRET_KEY": secrets.token_hex(32)}  # fmt: skip
             with server("api.app:create_app", env, workdir / "greenlane.log") as base_url:

@@ -10,7 +10,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
 from engine.conditions import can_both_hold
-from engine.forms import MATERIALS_KEY, NOTICES_KEY
+from engine.forms import MATERIALS_KEY, NOTICES_KEY, SUBMITTERS_KEY
 from engine.roles import DERIVED_FACTS, ROLE_TITLES
 from engine.spec import ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
 
@@ -298,12 +298,12 @@ def one_time_notices(spec: WorkflowSpec) -> Iterator[Problem]:
 
 
 def reserved_names(spec: WorkflowSpec) -> Iterator[Problem]:
-    """The engine keeps materials and 补正 notices in the application's data under these keys."""
+    """The engine keeps materials, 补正 notices and submitters in the application's data under these keys."""
     located: list[tuple[Loc, FieldSpec]] = [(("fields", i), field) for i, field in enumerate(spec.fields)]
     for index, transition in enumerate(spec.transitions):
         located += [(("transitions", index, "fields", i), field) for i, field in enumerate(transition.fields)]
     for loc, field in located:
-        if field.name in (MATERIALS_KEY, NOTICES_KEY):
+        if field.name in (MATERIALS_KEY, NOTICES_KEY, SUBMITTERS_KEY):
             yield (*loc, "name"), f"字段名 '{field.name}' 为系统保留，不能声明"
 
 

@@ -13,6 +13,8 @@ from engine.spec import FieldSpec, MaterialSpec
 MATERIALS_KEY = "materials"  # data["materials"] maps a declared material name to its document ref
 # data["supplement_notices"]: the 补正 notices of the current step, written by the engine, never by a client
 NOTICES_KEY = "supplement_notices"
+# data["submitted_by"]: the user ids that fired a submit, written by the engine (separation of duties)
+SUBMITTERS_KEY = "submitted_by"
 
 _TYPE_NAMES = {
     "string": "文本",

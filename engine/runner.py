@@ -17,7 +17,7 @@ from transitions import EventData, Machine
 
 from engine.case import ROUTING_FACTS, SYSTEM_ACTOR, Actor, Case, matches
 from engine.errors import GuardFailed, InvalidData, PermissionDenied, TransitionNotAllowed, UnknownTransition
-from engine.forms import MATERIALS_KEY, NOTICES_KEY, clean_data, is_blank
+from engine.forms import MATERIALS_KEY, NOTICES_KEY, SUBMITTERS_KEY, clean_data, is_blank
 from engine.joint_review import joint_opinions, joint_step
 from engine.roles import LEVELS, ROLE_TITLES
 from engine.spec import REVIEW_KINDS, ActorRule, FieldSpec, TransitionSpec, WorkflowSpec
@@ -126,6 +126,8 @@ class StepRunner:
         merged = {key: value for key, value in merged.items() if key != NOTICES_KEY} | (
             {NOTICES_KEY: notices} if notices else {}
         )
+        if chosen.kind == "submit":
+            merged[SUBMITTERS_KEY] = sorted({*submitters(case), actor.user_id})
         outcome = self.spec.states_by_id[to_state].outcome or case.outcome
         joint = joint_step(self.spec, case, chosen, to_state, facts, actor, comment, cleaned)
         return Fired(chosen, case.state, to_state, outcome, cleaned, merged, facts, *joint, notice=notice)
@@ -208,9 +210,16 @@ def _refusal(transition: TransitionSpec, case: Case, actor: Actor) -> str | None
     """Why ``actor`` may not fire ``transition`` on ``case``, or None when it may."""
     if not any(matches(rule, case, actor) for rule in transition.by):
         return "须由" + "或".join(_describe(rule, case) for rule in transition.by) + "办理"
-    if transition.kind in REVIEW_KINDS and actor.user_id == case.applicant_id:
+    if transition.kind in REVIEW_KINDS and actor.user_id in submitters(case):
         return "申请人不得审查、审批或备案本人提交的申请"
     return None
+
+
+def submitters(case: Case) -> set[int]:
+    """Who created the application and everyone who submitted it: none of them reviews, approves
+    or files it (separation of duties)."""
+    recorded = case.data.get(SUBMITTERS_KEY) or []
+    return {case.applicant_id, *(user for user in recorded if isinstance(user, int))}
 
 
 def _describe(rule: ActorRule, case: Case) -> str:

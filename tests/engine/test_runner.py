@@ -400,6 +400,24 @@ def test_the_applicant_user_may_not_review_their_own_application() -> None:
     assert runner_of("implementation_plan").fire(case, colleague, "accept", "", {}).to_state == "local_review"
 
 
+def test_whoever_submitted_may_not_review_even_if_someone_else_created_it() -> None:
+    submitted = runner_of("implementation_plan").fire(implementation_case("public_notice"), OWNER, "submit", "", {})
+    assert submitted.data["submitted_by"] == [OWNER.user_id]
+    # a user holding both the applicant's and the reviewer's roles submitted a colleague's draft
+    both = Actor(77, "dongcheng.both", frozenset({"local_renewal_office"}), "东城区住房和城乡建设局", "dongcheng")
+    case = implementation_case("submitted", submitted_by=[both.user_id])
+    accept = action(available_actions(spec_of("implementation_plan"), case, both), "accept")
+    assert (accept.allowed, accept.reason) == (False, "申请人不得审查、审批或备案本人提交的申请")
+    with pytest.raises(PermissionDenied):
+        runner_of("implementation_plan").fire(case, both, "accept", "", {})
+
+
+def test_a_client_cannot_write_the_submitters() -> None:
+    with pytest.raises(InvalidData):
+        runner_of("implementation_plan").fire(implementation_case("public_notice"), OWNER, "submit", "",
+                                              {"submitted_by": []})  # fmt: skip
+
+
 def test_separation_of_duties_does_not_stop_the_applicants_own_steps() -> None:
     case = implementation_case("local_review_supplement")
     assert runner_of("implementation_plan").fire(case, OWNER, "supplement", "", {}).to_state == "local_review"
