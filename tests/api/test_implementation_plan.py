@@ -64,9 +64,9 @@ def test_local_route_approved_and_filed(api: Api, clock: FixedClock) -> None:
     ]
 
 
-def test_city_route_for_major_and_cross_district(api: Api, clock: FixedClock) -> None:
-    """S05 and variant b: 重大 or 跨区域 → 市专班受理审核 → 市政府批准 → approved, no filing."""
-    for flag in ("major", "cross_district"):
+def test_city_route_for_major_cross_district_and_city_level(api: Api, clock: FixedClock) -> None:
+    """S05 and variant b: 重大, 跨区域 or 市级 → 市专班受理审核 → 市政府批准 → approved, no filing."""
+    for flag in ("major", "cross_district", "city_level"):
         plan = submitted(api, clock, "owner2", **{flag: True})
         accept = api.action("dongcheng.zhujian", plan, "accept")
         assert accept["allowed"] is False
