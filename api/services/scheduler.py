@@ -24,6 +24,8 @@ from api.services.context import Context
 from api.services.stepping import apply_transition
 from engine.deadlines import SUPPLEMENT_REMINDER_DAYS, StepClock
 from engine.errors import GreenlaneError
+from engine.escalation import BASIS as ESCALATION_BASIS
+from engine.escalation import escalation_targets
 from engine.runner import SYSTEM_ACTOR
 from engine.working_days import end_of_day, shanghai_day
 
@@ -123,6 +125,13 @@ def _mark_overdue(context: Context, session: Session, application: Application, 
     )  # fmt: skip
     session.refresh(application)
     outbox.record_event(session, "application.overdue", application, event)
+    spec = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
+    targets = escalation_targets(spec, timer.state, application.district)
+    append_event(
+        session, at=now, actor=SYSTEM_ACTOR, application_id=application.id, action="escalation",
+        from_state=application.state, to_state=application.state,
+        data={"state": timer.state, "escalated_to": targets, "basis": ESCALATION_BASIS},
+    )  # fmt: skip
 
 
 def _remind(session: Session, application: Application, now: datetime) -> bool:

@@ -137,14 +137,16 @@ def test_s18_deemed_acceptance_and_overdue_fire_once(api: Api, clock: FixedClock
     assert current["state"] == "local_review" and current["clock"]["due"] == "2026-06-01"
     assert current["overdue"] is False  # the new step has a fresh clock
     audit = api.get("owner", f"/api/v1/applications/{application['id']}/audit").json()
-    assert [(e["action"], e["actor"]) for e in audit[-2:]] == [("overdue", "system"), ("deem_accept", "system")]
+    assert [(e["action"], e["actor"]) for e in audit[-3:]] == [
+        ("overdue", "system"), ("escalation", "system"), ("deem_accept", "system")
+    ]  # fmt: skip
     assert audit[-1]["data"]["basis"] == "N: 行政许可法 §32"
     with context.db.read() as session:  # the webhook events, in order, with the audit entry each one carries
         query = select(OutboxEvent).where(OutboxEvent.application_id == application["id"]).order_by(col(OutboxEvent.id))
         events = [(event.type, event.audit_seq) for event in session.exec(query)][-3:]
     assert events == [
         ("application.reminder", events[0][1]),
-        ("application.overdue", audit[-2]["seq"]),
+        ("application.overdue", audit[-3]["seq"]),
         ("application.transitioned", audit[-1]["seq"]),
     ]
 

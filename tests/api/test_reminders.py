@@ -86,6 +86,16 @@ def test_s16_reminder_three_working_days_before_fires_once_and_survives_a_restar
 
     at(clock, "2026-09-01", hour=0)
     assert scheduler.run_due_timers(_context(api)) == 1  # overdue now: the mark changes
+    overdue, escalation = audit(api, application)[-2:]
+    assert [(e["action"], e["actor"]) for e in (overdue, escalation)] == [
+        ("overdue", "system"),
+        ("escalation", "system"),
+    ]
+    assert escalation["data"]["escalated_to"] == [  # the step's head, the district's renewal body, the task force
+        {"role": "dept_head", "department": "local_renewal_office"},
+        {"role": "local_renewal_office", "district": "dongcheng"},
+        {"role": "city_task_force"},
+    ]
     at(clock, "2026-09-01")
     page = _inbox_page(api, "dongcheng.zhujian")
     assert "已超期" in page and "即将到期" not in page
