@@ -95,7 +95,8 @@ def next_clock(
     if fresh is None or not isinstance(given, str):
         return fresh
     due = date.fromisoformat(given)  # the limit becomes the working days up to the date set
-    return replace(fresh, limit=working_days_between(today, due, calendar), due=due)
+    # a date set by hand stands whatever the calendar says: never provisional, never recounted
+    return replace(fresh, limit=working_days_between(today, due, calendar), due=due, provisional=False)
 
 
 def start(

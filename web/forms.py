@@ -58,9 +58,14 @@ def read_form(fields: list[FieldSpec], form: FormData, prefix: str = "field.") -
 _UNREADABLE = object()
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts '²', which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def _typed(spec: FieldSpec, text: str) -> object:
     if spec.type == "integer":
-        return int(text) if text.lstrip("-").isdigit() else _UNREADABLE
+        return int(text) if _digits(text.removeprefix("-")) else _UNREADABLE
     if spec.type == "number":
         try:
             return float(text) if any(c in text for c in ".eE") else int(text)
@@ -69,7 +74,7 @@ def _typed(spec: FieldSpec, text: str) -> object:
     if spec.type == "boolean":
         return {"true": True, "false": False}.get(text, _UNREADABLE)
     if spec.type == "reference":
-        return int(text) if text.isdigit() else text
+        return int(text) if _digits(text) else text
     if spec.type == "list":
         return [line.strip() for line in text.splitlines() if line.strip()]
     return text  # string, text, enum, date: the service checks membership and format

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request, Response
+from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -49,6 +50,7 @@ def get_context(request: Request) -> Context:
 
 
 ContextDep = Annotated[Context, Depends(get_context)]
+PageRowId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]  # beyond a BIGINT, SQLite overflows: 422, not 500
 
 
 def page_actor(request: Request, context: ContextDep) -> Actor:

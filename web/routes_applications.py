@@ -25,7 +25,7 @@ from engine.errors import (
 )
 from web.application_view import ActionView, application_view
 from web.forms import INPUT_KINDS, read_form
-from web.rendering import ContextDep, PageActor, PageRoute, VerifiedForm, redirect, render
+from web.rendering import ContextDep, PageActor, PageRoute, PageRowId, VerifiedForm, redirect, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -124,7 +124,7 @@ def save_draft(request: Request, context: ContextDep, actor: PageActor, form: Ve
 
 @router.post("/applications/drafts/{draft_id}/delete")
 def delete_draft(
-    request: Request, draft_id: int, context: ContextDep, actor: PageActor, form: VerifiedForm
+    request: Request, draft_id: PageRowId, context: ContextDep, actor: PageActor, form: VerifiedForm
 ) -> Response:
     drafts.delete_draft(context, actor, draft_id)
     return redirect(request, "/applications/new?notice=draft_deleted")
@@ -132,7 +132,7 @@ def delete_draft(
 
 @router.get("/applications/{application_id}", response_class=HTMLResponse)
 def application_page(
-    request: Request, application_id: int, context: ContextDep, actor: PageActor, notice: str = ""
+    request: Request, application_id: PageRowId, context: ContextDep, actor: PageActor, notice: str = ""
 ) -> HTMLResponse:
     view = application_view(context, actor, application_id, notice)
     values = {"view": view, "idempotency_key": uuid.uuid4().hex, "input_kinds": INPUT_KINDS}
@@ -141,7 +141,12 @@ def application_page(
 
 @router.post("/applications/{application_id}/transitions/{transition}", response_class=HTMLResponse)
 def fire_transition(
-    request: Request, application_id: int, transition: str, context: ContextDep, actor: PageActor, form: VerifiedForm
+    request: Request,
+    application_id: PageRowId,
+    transition: str,
+    context: ContextDep,
+    actor: PageActor,
+    form: VerifiedForm,
 ) -> Response:
     view = application_view(context, actor, application_id)
     action = next((a for a in view.actions if a.action.transition == transition), None)
@@ -175,7 +180,7 @@ def fire_transition(
 
 @router.post("/applications/{application_id}/materials", response_class=HTMLResponse)
 def upload_material(
-    request: Request, application_id: int, context: ContextDep, actor: PageActor, form: VerifiedForm
+    request: Request, application_id: PageRowId, context: ContextDep, actor: PageActor, form: VerifiedForm
 ) -> Response:
     """The page's multipart upload form; a refused file redraws the page with the reason beside the form."""
     name = str(form.get("name") or "")
@@ -197,7 +202,9 @@ def upload_material(
 
 
 @router.get("/applications/{application_id}/materials/{material_id}")
-def download_material(application_id: int, material_id: int, context: ContextDep, actor: PageActor) -> Response:
+def download_material(
+    application_id: PageRowId, material_id: PageRowId, context: ContextDep, actor: PageActor
+) -> Response:
     found = materials.download(context, actor, application_id, material_id)
     headers = {"Content-Disposition": found.content_disposition}
     return Response(found.content, media_type=found.material.content_type, headers=headers)
@@ -214,7 +221,7 @@ def _form_values(
 def _draft_id(form: FormData) -> int | None:
     """The hidden draft_id of a form resumed from a draft (a tampered value is simply no draft)."""
     text = str(form.get("draft_id") or "")
-    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
 
 
 def _show_invalid(action: ActionView, field: str, detail: str) -> None:

@@ -50,12 +50,20 @@ def claim(context: Context, actor_id: int, key: str, request_hash: str) -> Appli
 
 
 def complete(session: Session, actor_id: int, key: str, response: ApplicationPublic) -> None:
-    """Store the response, inside the transaction that made it."""
-    session.exec(
+    """Store the response, inside the transaction that made it. Raises IdempotencyInProgress when
+    the claim is gone (this request ran past ABANDONED_AFTER and another took the key over): the
+    change rolls back rather than happen twice."""
+    stored = session.exec(
         update(IdempotencyRecord)
-        .where(col(IdempotencyRecord.actor_id) == actor_id, col(IdempotencyRecord.key) == key)
+        .where(
+            col(IdempotencyRecord.actor_id) == actor_id,
+            col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.status_code) == PENDING,
+        )
         .values(status_code=200, response=response.model_dump(mode="json"))
-    )
+    ).rowcount
+    if stored != 1:
+        raise IdempotencyInProgress(key=key)
 
 
 def record_refusal(context: Context, actor_id: int, key: str, request_hash: str, error: GreenlaneError) -> None:

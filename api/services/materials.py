@@ -93,6 +93,7 @@ def upload(
     now = context.clock.now()
     with context.db.write() as session:
         application = _uploadable(context, session, actor, application_id)
+        session.refresh(application, with_for_update=True)  # uploads to one application queue: versions stay 1, 2, ...
         version = _next_version(session, application_id, name)
         material = Material(
             application_id=application_id, name=name, version=version, filename=filename, content_type=stored_type,
@@ -147,15 +148,23 @@ def may_upload(context: Context, actor: Actor, application_id: int) -> bool:
 
 
 def _uploadable(context: Context, session: Session, actor: Actor, application_id: int) -> Application:
+    """The application, if ``actor`` may add files now: its applicant organisation, while the file is
+    in the applicant's hands (编制、公示、补正、整改 — a step the applicant moves on, withdrawing aside),
+    so a reviewer never decides on a file that changed under them."""
     application = visible(session, actor, application_id)
     if application.applicant_organisation != actor.organisation:  # officials see it, but do not supply it
         raise PermissionDenied("只有申请单位可以上传申请材料", application_id=application_id)
     spec = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
     state = spec.states_by_id[application.state]
-    if state.final:
+    applicants_turn = [
+        t for t in spec.transitions_from(state.id) if t.kind != "withdraw" and any(r.applicant for r in t.by)
+    ]
+    if not applicants_turn:
+        why = "申请已办结" if state.final else "申请正在审查中"
         raise TransitionNotAllowed(
-            f"申请已办结（{state.title}），不能再上传材料", application_id=application_id, state=application.state
-        )
+            f"{why}（{state.title}），不能上传材料；需补正时，待审查机关告知补正后再上传",
+            application_id=application_id, state=application.state,
+        )  # fmt: skip
     return application
 
 

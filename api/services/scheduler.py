@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, func, select, update
 
-from api.db.models import Application, Timer
+from api.db.models import Application, AuditEvent, Timer
 from api.services import outbox, workflows
 from api.services.audit_trail import append_event
 from api.services.context import Context
@@ -70,7 +70,7 @@ def _fire_timer(context: Context, timer_id: int, now: datetime) -> int:
         assert timer is not None
         # the row lock makes a racing transition finish first (PostgreSQL); then we see its result
         application = session.get(Application, timer.application_id, with_for_update=True)
-        if application is None or not _is_current(timer, application):
+        if application is None or not _is_current(context, session, timer, application):
             return 0  # the step moved on, paused, resumed or was recalculated since the timer was set
         if not _act(context, session, application, timer, now):
             return 0
@@ -100,9 +100,16 @@ def _act(context: Context, session: Session, application: Application, timer: Ti
     return True
 
 
-def _is_current(timer: Timer, application: Application) -> bool:
-    if timer.kind == "supplement_reminder":  # no clock: any transition since the notice made it stale
-        return application.state == timer.state and application.version == timer.clock_generation
+def _is_current(context: Context, session: Session, timer: Timer, application: Application) -> bool:
+    if timer.kind == "supplement_reminder":  # no clock: current while the notice is the last transition
+        spec = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
+        transitions = {t.id for t in spec.transitions}
+        last = session.exec(
+            select(func.max(AuditEvent.seq)).where(
+                col(AuditEvent.application_id) == application.id, col(AuditEvent.action).in_(transitions)
+            )
+        ).one()
+        return application.state == timer.state and last == timer.clock_generation
     clock = StepClock.from_json(application.clock)
     return clock is not None and clock.generation == timer.clock_generation and application.state == timer.state
 

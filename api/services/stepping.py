@@ -108,8 +108,6 @@ def apply_transition(
     session.refresh(application)
     if clock is not None and clock != before:
         schedule_deadline(session, application, clock, now, calendar, spec)
-    if remind_on := supplement_reminder_day(spec, fired.transition, fired.to_state, today, calendar):
-        schedule_supplement_reminder(session, application, remind_on, now)
     facts = {**audit_facts(application, fired), **_clock_facts(before, clock), **(extra_facts or {})}
     facts |= _decision_facts(session, application, fired, actor, before, now)
     if (profile := spec.profile_for(fired.facts)) is not None:
@@ -119,6 +117,8 @@ def apply_transition(
         from_state=fired.from_state, to_state=fired.to_state, comment=comment, data=facts,
     )  # fmt: skip
     outbox.record_event(session, "application.transitioned", application, event)  # same transaction
+    if remind_on := supplement_reminder_day(spec, fired.transition, fired.to_state, today, calendar):
+        schedule_supplement_reminder(session, application, remind_on, now, event.seq)
     if fired.transition.records_credit:
         credit.write_record(session, context, application, fired, actor, now)
     if fired.transition.pushes_credit:  # the credit platform subscribes to this event

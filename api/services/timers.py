@@ -44,9 +44,12 @@ def late_moment(due: date, natural_days: int) -> datetime:
     return end_of_day(due + timedelta(days=natural_days - 1))
 
 
-def schedule_supplement_reminder(session: Session, application: Application, day: date, now: datetime) -> None:
+def schedule_supplement_reminder(
+    session: Session, application: Application, day: date, now: datetime, notice_seq: int
+) -> None:
     """A reminder at 24:00 of ``day`` that the 补正 notice is unanswered. Its state has no clock, so
-    ``clock_generation`` holds the application's version: any transition makes the timer stale."""
+    ``clock_generation`` holds the audit seq of the notice: a later transition makes the timer stale,
+    while an upload or a recalculated deadline (which move the version, not the step) do not."""
     assert application.id is not None
     session.add(Timer(application_id=application.id, kind="supplement_reminder", state=application.state,
-                      clock_generation=application.version, due_at=end_of_day(day), created_at=now))  # fmt: skip
+                      clock_generation=notice_seq, due_at=end_of_day(day), created_at=now))  # fmt: skip

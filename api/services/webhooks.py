@@ -314,6 +314,8 @@ def receive_hook(context: Context, name: str, body: bytes, headers: Mapping[str,
     try:
         return _fire(context, actor, request, key)
     except (NotFound, PermissionDenied, InvalidData, GuardFailed, TransitionNotAllowed, VersionConflict) as refused:
+        if isinstance(refused, VersionConflict) and request.expected_version is None:
+            raise  # we read the version for the sender, and lost a race: a retry may well succeed
         # the sender retries a message with the same webhook-id: it gets this answer again
         body_hash = hashlib.sha256(body).hexdigest()
         idempotency.record_refusal(context, actor.user_id, key, body_hash, refused)

@@ -13,9 +13,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import pytest
 from httpx import Response
 from sqlalchemy import create_engine, text
 
+from api.schemas import ApplicationPublic
+from api.services import idempotency
+from api.services.auth import actor_by_username
+from engine.errors import IdempotencyInProgress
 from tests.factories import Api, implementation_plan_data
 
 THREADS = 16
@@ -164,3 +169,14 @@ def test_same_idempotency_key_racing_gives_one_effect(api: Api) -> None:
         current = api.get("owner", f"/api/v1/applications/{application['id']}").json()
         assert current["version"] == application["version"] + 1
     verified(api)
+
+
+def test_a_request_whose_claim_was_taken_over_stores_nothing(api: Api) -> None:
+    context = api.client.app.state.context  # type: ignore[attr-defined]
+    owner = actor_by_username(context, "owner")
+    view = ApplicationPublic.model_validate(api.created("owner", "implementation_plan", implementation_plan_data()))
+    assert idempotency.claim(context, owner.user_id, "slow-1", "hash") is None
+    idempotency.release(context, owner.user_id, "slow-1")  # what a takeover of an abandoned claim does first
+    with pytest.raises(IdempotencyInProgress), context.db.write() as session:
+        idempotency.complete(session, owner.user_id, "slow-1", view)  # the slow request's own commit
+    assert idempotency.claim(context, owner.user_id, "slow-1", "hash") is None  # nothing was stored

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import command
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from api.db.migrate import alembic_config, check_models_match
-from tests.factories import Api, assert_problem, implementation_plan_data
+from engine.clock import FixedClock
+from tests.factories import Api, assert_problem, implementation_plan_data, wait_out_notice
 
 TYPED = {"district": "dongcheng", "total_area": "一千二百", "design_scheme": "外立面改造"}
 
@@ -93,13 +94,21 @@ def test_drafts_are_private_and_bad_input_changes_nothing(api: Api) -> None:
     assert api.get("owner", f"/api/v1/drafts/{other_workflow['id']}").status_code == 200
 
 
-def test_the_drafts_migration_goes_down_and_up_again(api: Api, database_url: str) -> None:
-    api.created("owner", "implementation_plan", implementation_plan_data())  # rows that point at users
+def test_the_drafts_migration_goes_down_and_up_again(api: Api, database_url: str, clock: FixedClock) -> None:
+    plan = api.created("owner", "implementation_plan", implementation_plan_data())  # rows that point at users
+    plan = api.step("owner", plan, "publish_notice")
+    wait_out_notice(clock, "implementation_plan")
+    api.step("owner", plan, "submit")  # a deadline timer and its reminder
     saved(api)
     config = alembic_config(database_url)
-    command.downgrade(config, "0005")
     engine = create_engine(database_url)
+    with engine.connect() as connection:
+        kinds = sorted(connection.execute(text("SELECT kind FROM timer")).scalars())
+    assert "reminder" in kinds
+    command.downgrade(config, "0005")
     try:
+        with engine.connect() as connection:  # older code takes every timer for a deadline: only those remain
+            assert connection.execute(text("SELECT count(*) FROM timer")).scalar_one() == kinds.count("deadline")
         assert "applicationdraft" not in inspect(engine).get_table_names()
         assert "session_generation" not in {column["name"] for column in inspect(engine).get_columns("user")}
         command.upgrade(config, "heads")

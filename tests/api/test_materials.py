@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from api.db.models import Material, OutboxEvent
-from tests.factories import Api, assert_problem, audit, implementation_plan_data, unit_plan_data
+from engine.clock import FixedClock
+from tests.factories import Api, assert_problem, audit, implementation_plan_data, unit_plan_data, wait_out_notice
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
@@ -135,6 +136,21 @@ def test_no_upload_once_the_application_is_final(api: Api, application: dict[str
     assert withdrawn["state"] == "withdrawn"
     assert_problem(upload(api, "owner", withdrawn, "late.pdf", PDF), 409, "transition_not_allowed")
     assert stored(api) == []
+
+
+def test_no_upload_while_the_office_reviews_and_again_in_supplement(
+    api: Api, application: dict[str, Any], clock: FixedClock
+) -> None:
+    plan = api.step("owner", application, "publish_notice")
+    wait_out_notice(clock, "implementation_plan")
+    plan = api.step("owner", plan, "submit")
+    plan = api.step("dongcheng.zhujian", plan, "accept")
+    refused = assert_problem(upload(api, "owner", plan, "换稿.pdf", PDF), 409, "transition_not_allowed")
+    assert "审查中" in refused["detail"]
+    assert stored(api) == []
+    plan = api.step("dongcheng.zhujian", plan, "request_supplement", comment="缺表决材料",
+                    data={"items": ["业主表决材料"]})  # fmt: skip
+    assert upload(api, "owner", plan, "表决材料.pdf", PDF, name="consent_records").status_code == 201
 
 
 UNIT_PLAN_NEEDS_TEXT = (

@@ -152,6 +152,10 @@ def test_an_unanswered_supplement_notice_is_reminded_after_twenty_working_days_o
     ]
     at(clock, "2026-08-10")
     answered = api.step("owner", answered, "supplement")  # back to 待受理: its reminder is stale
+    files = {"file": ("产权证明.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}  # a declared material: version + 1
+    uploaded = api.client.post(f"/api/v1/applications/{silent['id']}/materials", data={"name": "plan_document"},
+                               files=files, headers=api.headers("owner"))  # fmt: skip
+    assert uploaded.status_code == 201, uploaded.text  # an upload is not an answer to the notice
 
     at(clock, "2026-08-31", hour=23)
     scheduler.run_due_timers(_context(api))
@@ -163,5 +167,5 @@ def test_an_unanswered_supplement_notice_is_reminded_after_twenty_working_days_o
     assert reminder["application"]["id"] == silent["id"]
     assert (reminder["reminder"]["state"], reminder["reminder"]["working_days"]) == ("supplement_pending", 20)
     current = api.get("owner", f"/api/v1/applications/{silent['id']}").json()
-    assert (current["state"], current["version"]) == ("supplement_pending", silent["version"])  # an event only
-    assert [e["action"] for e in audit(api, silent)][-1] == "request_supplement"
+    assert (current["state"], current["version"]) == ("supplement_pending", silent["version"] + 1)  # the upload
+    assert [e["action"] for e in audit(api, silent)][-2:] == ["request_supplement", "material_uploaded"]
