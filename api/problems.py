@@ -51,8 +51,8 @@ async def _greenlane_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.GreenlaneError)
     status = status_of(exc)
     extra: dict[str, Any] = {"context": exc.context} if status < 500 else {}
-    if isinstance(exc, errors.SpecInvalid):
-        extra["errors"] = [p.as_dict() for p in exc.problems]
+    if isinstance(exc, errors.SpecInvalid):  # the validator's answer shape (CONTRACT: validate and PUT)
+        extra |= {"valid": False, "errors": [p.as_dict() for p in exc.problems]}
     return problem(request, status, exc.code, exc.message_zh, exc.detail, **extra)
 
 

@@ -5,11 +5,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from api import problems
 from api.deps import ContextDep, CurrentActor
 from api.schemas import ValidationResult, WorkflowDiff, WorkflowSummary, WorkflowVersionPublic
 from api.services import workflow_history, workflows
-from engine.errors import SpecInvalid
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 
@@ -61,13 +59,9 @@ def diff_versions(
 
 
 @router.post("/{key}/validate", openapi_extra=_YAML_BODY)
-async def validate_workflow(key: str, request: Request, actor: CurrentActor) -> Response:
-    result = workflows.validate(key, await _yaml_text(request))
-    if result.valid:
-        return JSONResponse(result.model_dump())
-    errors = [item.model_dump() for item in result.errors]
-    detail = "工作流定义有误：" + "；".join(f"第 {e['line']} 行 {e['path']}：{e['message']}" for e in errors)
-    return problems.problem(request, 422, SpecInvalid.code, SpecInvalid.message_zh, detail, valid=False, errors=errors)
+async def validate_workflow(key: str, request: Request, actor: CurrentActor) -> ValidationResult:
+    """200 ``{"valid": true}``; 422 problem+json with ``valid: false`` and ``errors``."""
+    return workflows.validate(key, await _yaml_text(request))
 
 
 @router.put("/{key}", status_code=201, openapi_extra=_YAML_BODY)

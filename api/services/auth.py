@@ -10,13 +10,19 @@ from sqlmodel import select
 
 from api.db.models import Organisation, User
 from api.services.context import Context
-from engine.errors import AccountDisabled, Unauthenticated
+from engine.errors import AccountDisabled, PermissionDenied, Unauthenticated
 from engine.runner import Actor
 
 _passwords = PasswordHash.recommended()
 _ALGORITHM = "HS256"
 # Verified when the username is unknown, so a wrong username costs as long as a wrong password.
 _DUMMY_HASH = _passwords.hash("greenlane-timing-equaliser")
+
+
+def require_admin(actor: Actor, doing: str) -> None:
+    """Raise PermissionDenied (只有系统管理员可以{doing}) unless ``actor`` is an admin."""
+    if "admin" not in actor.roles:
+        raise PermissionDenied(f"只有系统管理员可以{doing}")
 
 
 def hash_password(password: str) -> str:

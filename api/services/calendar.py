@@ -12,9 +12,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
 from api.db.models import CalendarDay, CalendarYear
+from api.services.auth import require_admin
 from api.services.context import Context
 from api.services.recalculation import recalculate_provisional_deadlines
-from engine.errors import InvalidData, PermissionDenied
+from engine.errors import InvalidData
 from engine.runner import Actor
 from engine.working_days import WorkCalendar
 
@@ -54,8 +55,7 @@ def import_year(context: Context, actor: Actor, notice: YearNotice) -> dict[str,
     """Replace the year's entered days with ``notice`` (admin only) and, in the same transaction,
     recalculate every open provisional deadline on the new calendar. Raises PermissionDenied or
     InvalidData (a malformed, duplicate or out-of-year date), and then nothing changes."""
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以录入节假日安排")
+    require_admin(actor, "录入节假日安排")
     _check_notice(notice)
     now = context.clock.now()
     with context.db.write() as session:

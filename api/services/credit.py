@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from api.db.models import Application, CreditRecord
 from api.services import outbox
 from api.services.audit_trail import append_event
+from api.services.auth import require_admin
 from api.services.context import Context
 from engine.deadlines import StepClock
 from engine.errors import InvalidData, NotFound, PermissionDenied
@@ -127,8 +128,7 @@ def list_records(context: Context, actor: Actor) -> list[dict[str, Any]]:
 
 def lift_bar(context: Context, actor: Actor, record_id: int, reason: str) -> dict[str, Any]:
     """信用修复: an admin lifts a bar early, with a reason; the audit trail says who and why."""
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以解除限制")
+    require_admin(actor, "解除限制")
     if not reason.strip():
         raise InvalidData("解除限制须填写理由", field="reason")
     now = context.clock.now()

@@ -11,8 +11,9 @@ from sqlmodel import col, select
 
 from api.db.models import District, Organisation, User
 from api.services.audit_trail import append_event
+from api.services.auth import require_admin
 from api.services.context import Context
-from engine.errors import AlreadyExists, InvalidData, PermissionDenied
+from engine.errors import AlreadyExists, InvalidData
 from engine.roles import LEVELS
 from engine.runner import Actor
 
@@ -39,7 +40,7 @@ class DistrictView:
 
 def list_organisations(context: Context, actor: Actor) -> list[OrganisationView]:
     """Every department with its district and number of accounts, city level first."""
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     with context.db.read() as session:
         per_organisation = select(User.organisation_id, func.count()).group_by(col(User.organisation_id))
         counts: dict[int | None, int] = dict(session.exec(per_organisation).all())
@@ -52,7 +53,7 @@ def list_organisations(context: Context, actor: Actor) -> list[OrganisationView]
 
 
 def list_districts(context: Context, actor: Actor) -> list[DistrictView]:
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     with context.db.read() as session:
         rows = session.exec(select(District).order_by(col(District.code))).all()
     return [DistrictView(d.code, d.name, LEVELS.get(d.level, d.level)) for d in rows]
@@ -63,7 +64,7 @@ def create_organisation(context: Context, actor: Actor, code: str, name: str, di
 
     Raises InvalidData naming the field (code, name, district), AlreadyExists for a taken code.
     """
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     code, name, district = code.strip(), name.strip(), (district or "").strip() or None
     if not CODE.match(code):
         raise InvalidData("单位代码须为 2–64 位小写字母、数字或下划线，并以字母或数字开头", field="code")
@@ -83,8 +84,3 @@ def create_organisation(context: Context, actor: Actor, code: str, name: str, di
         )  # fmt: skip
         log.info("organisation_created", admin=actor.username, **facts)
         return OrganisationView(code, name, district, known.name if known else None, 0)
-
-
-def _require_admin(actor: Actor) -> None:
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以管理用户和部门")

@@ -9,9 +9,10 @@ from sqlalchemy import text
 from api.schemas import AuditVerification
 from api.services import scheduler
 from api.services.audit_trail import verify_chain
+from api.services.auth import require_admin
 from api.services.context import Context
 from engine.clock import DemoClock
-from engine.errors import NotFound, PermissionDenied
+from engine.errors import NotFound
 from engine.runner import Actor
 
 
@@ -21,8 +22,7 @@ def check_database(context: Context) -> None:
 
 
 def verify_audit(context: Context, actor: Actor) -> AuditVerification:
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以校验审计链")
+    require_admin(actor, "校验审计链")
     return verify_chain(context)
 
 
@@ -38,8 +38,7 @@ def demo_now(context: Context) -> datetime:
 
 def advance_demo_clock(context: Context, actor: Actor, delta: timedelta) -> datetime:
     clock = _demo_clock(context)
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以调整演示时钟")
+    require_admin(actor, "调整演示时钟")
     now = clock.advance(delta)
     scheduler.run_due_timers(context, now)  # timers that fell due fire as they would have
     return now

@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 
 from api.db.models import AuditEvent, Organisation, User
 from api.services.audit_trail import append_event
-from api.services.auth import hash_password
+from api.services.auth import hash_password, require_admin
 from api.services.context import Context
-from engine.errors import AlreadyExists, InvalidData, NotFound, PermissionDenied
+from engine.errors import AlreadyExists, InvalidData, NotFound
 from engine.roles import ROLE_TITLES
 from engine.runner import Actor
 
@@ -57,21 +57,21 @@ class UserView:
 
 def list_users(context: Context, actor: Actor) -> list[UserView]:
     """Every account, by username; raises PermissionDenied for non-admins."""
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     with context.db.read() as session:
         query = select(User, Organisation).join(Organisation).order_by(col(User.username))
         return [_view(user, organisation) for user, organisation in session.exec(query).all()]
 
 
 def get_user(context: Context, actor: Actor, username: str) -> UserView:
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     with context.db.read() as session:
         return _view(*_user_row(session, username))
 
 
 def account_events(context: Context, actor: Actor, username: str) -> list[AuditEvent]:
     """The audit events of changes to one account, newest first."""
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     with context.db.read() as session:
         query = select(AuditEvent).where(
             col(AuditEvent.application_id).is_(None), col(AuditEvent.action).in_(ACCOUNT_ACTIONS)
@@ -83,7 +83,7 @@ def account_events(context: Context, actor: Actor, username: str) -> list[AuditE
 
 def create_user(context: Context, actor: Actor, new: NewUser) -> UserView:
     """Raises InvalidData naming the field (username, display_name, organisation, roles, password), AlreadyExists."""
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     username, display_name = new.username.strip(), new.display_name.strip()
     if not USERNAME.match(username):
         raise InvalidData("用户名须为 2–64 位小写字母、数字、点、下划线或连字符，并以字母或数字开头", field="username")
@@ -108,7 +108,7 @@ def create_user(context: Context, actor: Actor, new: NewUser) -> UserView:
 
 def set_active(context: Context, actor: Actor, username: str, is_active: bool) -> UserView:
     """Disable or enable an account; an admin cannot disable their own. Raises NotFound, InvalidData."""
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     if username == actor.username and not is_active:
         raise InvalidData("不能停用自己正在使用的账号", field="username")
     with context.db.write() as session:
@@ -123,7 +123,7 @@ def set_active(context: Context, actor: Actor, username: str, is_active: bool) -
 
 def reset_password(context: Context, actor: Actor, username: str, password: str) -> UserView:
     """Set a new password (the admin hands it over); raises NotFound, InvalidData for a weak one."""
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     _check_password(password, username)
     with context.db.write() as session:
         user, organisation = _user_row(session, username)
@@ -136,7 +136,7 @@ def reset_password(context: Context, actor: Actor, username: str, password: str)
 
 def change_roles(context: Context, actor: Actor, username: str, roles: list[str]) -> UserView:
     """Replace an account's roles; an admin cannot take the admin role from themselves."""
-    _require_admin(actor)
+    require_admin(actor, "管理用户和部门")
     checked = _checked_roles(roles)
     if username == actor.username and "admin" not in checked:
         raise InvalidData("不能取消自己的系统管理员角色", field="roles")
@@ -204,8 +204,3 @@ def _view(user: User, organisation: Organisation) -> UserView:
         user.username, user.display_name, organisation.code, organisation.name, organisation.district,
         list(user.roles), user.is_active, user.created_at,
     )  # fmt: skip
-
-
-def _require_admin(actor: Actor) -> None:
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以管理用户和部门")

@@ -33,7 +33,7 @@ from api.db.models import (
 from api.schemas import ApplicationPublic, TransitionRequest
 from api.services import applications, idempotency
 from api.services.applications import FireTransition
-from api.services.auth import actor_by_username
+from api.services.auth import actor_by_username, require_admin
 from api.services.context import Context
 from engine.errors import (
     GuardFailed,
@@ -141,11 +141,6 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _require_admin(actor: Actor) -> None:
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以管理 webhook")
-
-
 def _check_events(events: list[str]) -> None:
     for event in events:
         if not re.match(EVENT_TYPE, event):
@@ -156,7 +151,7 @@ def _check_events(events: list[str]) -> None:
 
 
 def create_subscription(context: Context, actor: Actor, body: SubscriptionCreate) -> SubscriptionWithSecret:
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     _check_events(body.events)
     now = context.clock.now()
     with context.db.write() as session:
@@ -168,7 +163,7 @@ def create_subscription(context: Context, actor: Actor, body: SubscriptionCreate
 
 
 def list_subscriptions(context: Context, actor: Actor) -> list[SubscriptionPublic]:
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     with context.db.read() as session:
         rows = session.exec(select(WebhookSubscription).order_by(col(WebhookSubscription.id))).all()
         return [_subscription_view(row) for row in rows]
@@ -178,7 +173,7 @@ def update_subscription(
     context: Context, actor: Actor, subscription_id: int, body: SubscriptionUpdate
 ) -> SubscriptionPublic:
     """Enable, disable or re-point a subscription; a disabled one keeps its pending deliveries."""
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     with context.db.write() as session:
         subscription = _subscription(session, subscription_id)
         if body.enabled is not None:
@@ -195,7 +190,7 @@ def update_subscription(
 
 def rotate_secret(context: Context, actor: Actor, subscription_id: int) -> SubscriptionWithSecret:
     """A new secret, returned once; the old one keeps signing (alongside) for the grace period."""
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     now = context.clock.now()
     with context.db.write() as session:
         subscription = _subscription(session, subscription_id)
@@ -227,7 +222,7 @@ def _subscription_view(subscription: WebhookSubscription) -> SubscriptionPublic:
 
 def list_deliveries(context: Context, actor: Actor, query: DeliveryFilter) -> list[DeliveryPublic]:
     """Newest first, each with its attempts (status, latency, error)."""
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     statement = select(WebhookDelivery, OutboxEvent).join(OutboxEvent).order_by(col(WebhookDelivery.id).desc())
     if query.status:
         statement = statement.where(WebhookDelivery.status == query.status)
@@ -242,7 +237,7 @@ def list_deliveries(context: Context, actor: Actor, query: DeliveryFilter) -> li
 
 def redeliver(context: Context, actor: Actor, delivery_id: int) -> DeliveryPublic:
     """Queue a delivery again now (same webhook-id), whatever its status; its log is kept."""
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     with context.db.write() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
         if delivery is None:
@@ -273,7 +268,7 @@ def _delivery_view(session: Session, delivery: WebhookDelivery, event: OutboxEve
 
 def create_source(context: Context, actor: Actor, body: SourceCreate) -> SourceWithSecret:
     """Register an external system acting as ``account``; raises InvalidData for an unknown account or a taken name."""
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     now = context.clock.now()
     with context.db.write() as session:
         account = session.exec(select(User).where(User.username == body.account)).first()
@@ -287,7 +282,7 @@ def create_source(context: Context, actor: Actor, body: SourceCreate) -> SourceW
 
 
 def list_sources(context: Context, actor: Actor) -> list[SourcePublic]:
-    _require_admin(actor)
+    require_admin(actor, "管理 webhook")
     with context.db.read() as session:
         rows = session.exec(select(HookSource, User).join(User).order_by(col(HookSource.id))).all()
         return [SourcePublic(name=s.name, account=u.username, created_at=s.created_at) for s, u in rows]

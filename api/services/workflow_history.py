@@ -11,8 +11,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.db.models import Application, WorkflowVersion
+from api.services.auth import require_admin
 from api.services.context import Context
-from engine.errors import PermissionDenied, UnknownWorkflow, UnknownWorkflowVersion
+from engine.errors import UnknownWorkflow, UnknownWorkflowVersion
 from engine.runner import Actor
 
 LineKind = Literal["header", "hunk", "added", "removed", "context"]
@@ -57,7 +58,7 @@ class VersionDiff:
 
 def history(context: Context, actor: Actor, key: str) -> list[PublishedVersion]:
     """Every published version of ``key``, newest first; raises PermissionDenied for non-admins, UnknownWorkflow."""
-    _require_admin(actor)
+    require_admin(actor, "管理工作流")
     with context.db.read() as session:
         rows = session.exec(
             select(WorkflowVersion).where(WorkflowVersion.key == key).order_by(col(WorkflowVersion.version).desc())
@@ -76,7 +77,7 @@ def diff(context: Context, actor: Actor, key: str, from_version: int, to_version
 
     Raises PermissionDenied for non-admins, UnknownWorkflow, and UnknownWorkflowVersion naming the missing version.
     """
-    _require_admin(actor)
+    require_admin(actor, "管理工作流")
     with context.db.read() as session:
         sources = dict(
             session.exec(
@@ -121,8 +122,3 @@ def _classify(line: str) -> DiffLine:
     if line.startswith("-"):
         return DiffLine("removed", line)
     return DiffLine("context", line)
-
-
-def _require_admin(actor: Actor) -> None:
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以管理工作流")

@@ -10,9 +10,10 @@ from sqlmodel import Session, col, select
 
 from api.db.models import WorkflowVersion
 from api.schemas import ValidationErrorItem, ValidationResult, WorkflowSummary
+from api.services.auth import require_admin
 from api.services.context import Context
 from engine.diagram import mermaid_diagram
-from engine.errors import InvalidData, PermissionDenied, SpecInvalid, SpecProblem, UnknownWorkflow
+from engine.errors import InvalidData, SpecInvalid, SpecProblem, UnknownWorkflow
 from engine.loading import content_hash, load_spec
 from engine.runner import Actor, StepRunner
 from engine.spec import WorkflowSpec
@@ -46,8 +47,7 @@ def publish(context: Context, actor: Actor, key: str, text: str) -> tuple[Workfl
     Raises PermissionDenied for non-admins and SpecInvalid (every problem, with lines) for bad YAML.
     Applications in flight keep the version they started on.
     """
-    if "admin" not in actor.roles:
-        raise PermissionDenied("只有系统管理员可以发布工作流")
+    require_admin(actor, "发布工作流")
     spec = _load_for_key(text, key)
     with context.db.write() as session:
         current = _latest(session, key)
@@ -57,11 +57,8 @@ def publish(context: Context, actor: Actor, key: str, text: str) -> tuple[Workfl
 
 
 def validate(key: str, text: str) -> ValidationResult:
-    try:
-        _load_for_key(text, key)
-    except SpecInvalid as error:
-        items = [ValidationErrorItem(line=p.line, path=p.path, message=p.message) for p in error.problems]
-        return ValidationResult(valid=False, errors=items)
+    """``{"valid": true}``, or raises SpecInvalid locating each problem (line, key path, message)."""
+    _load_for_key(text, key)
     return ValidationResult(valid=True)
 
 
