@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from api.db.models import OutboxEvent
 from engine.clock import FixedClock
-from tests.factories import COMMITMENT, Api, at, project_approval_data
+from tests.factories import COMMITMENT, Api, assert_problem, at, project_approval_data
 
 
 @pytest.fixture
@@ -281,7 +281,11 @@ def test_ineligible_projects_take_the_normal_route(api: Api) -> None:
     eligible = in_joint_review(api, low_risk=True, commitment=True)
     eligible = api.step("city.fagai", eligible, "approve_initiation", data={"initiation_doc_no": "X"})
     eligible = api.step("city.zrzy", eligible, "approve_planning", data={"planning_permit_no": "Y"})
-    assert api.step("owner", eligible, "withdraw_commitment")["state"] == "drawing_review"
+    assert_problem(api.fire("owner", eligible, "withdraw_commitment"), 422, "invalid_data")  # the reason is required
+    withdrawn = api.step("owner", eligible, "withdraw_commitment", comment="改走一般程序，先做施工图审查")
+    assert (withdrawn["state"], withdrawn["outcome"]) == ("drawing_review", None)
+    entry = audit(api, withdrawn)[-1]
+    assert (entry["action"], entry["comment"]) == ("withdraw_commitment", "改走一般程序，先做施工图审查")
 
 
 def test_a_branch_supplement_pauses_the_joint_clock_and_keeps_decisions(api: Api, clock: FixedClock) -> None:
