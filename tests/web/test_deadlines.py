@@ -1,0 +1,100 @@
+"""Deadlines on the pages, driven by the injected clock: the application page's 办理时限 block and the inbox's
+办理期限 column show the step's due day, 暂停计时 with its reason, and 已超期."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.factories import implementation_plan_data
+from tests.web.conftest import LiveServer
+
+Login = Callable[[str], Page]
+Shots = Callable[..., Path]
+
+
+class Driver:
+    """The JSON API as the demo users, with a fresh token per call (the test moves the clock by weeks)."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+
+    def headers(self, username: str) -> dict[str, str]:
+        token = self.client.post("/api/v1/auth/token", data={"username": username, "password": "demo"}).json()
+        return {"Authorization": f"Bearer {token['access_token']}"}
+
+    def create(self, title: str) -> dict[str, Any]:
+        body = {"workflow": "implementation_plan", "title": title, "data": implementation_plan_data()}
+        response = self.client.post("/api/v1/applications", json=body, headers=self.headers("owner"))
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def fire(self, username: str, application: dict[str, Any], transition: str, comment: str = "") -> dict[str, Any]:
+        path = f"/api/v1/applications/{application['id']}/transitions/{transition}"
+        body = {"expected_version": application["version"], "comment": comment}
+        response = self.client.post(path, json=body, headers=self.headers(username))
+        assert response.status_code == 200, f"{transition}: {response.text}"
+        return dict(response.json())
+
+
+def test_deadline_paused_and_overdue_on_the_page_and_in_the_inbox(
+    live_server: LiveServer, login: Login, screenshots: Shots
+) -> None:
+    with httpx.Client(base_url=live_server.url) as client:
+        api = Driver(client)
+        titles = ("逾期的实施方案", "待受理的实施方案", "专家评审中的实施方案")
+        late, waiting, paused = (api.fire("owner", api.create(title), "publish_notice") for title in titles)
+        live_server.clock.advance(timedelta(days=11))  # 2026-03-13, a Friday: the 10-day 公示 has run
+        late = api.fire("dongcheng.zhujian", api.fire("owner", late, "submit"), "accept")
+        assert late["clock"]["due"] == "2026-04-13"  # 20 working days; 清明 (04-06) is not one
+        live_server.clock.advance(timedelta(days=32))  # 2026-04-14: a day past the review's deadline
+        waiting = api.fire("owner", waiting, "submit")
+        assert waiting["clock"]["due"] == "2026-04-21"  # 待受理: 5 working days
+        paused = api.fire("dongcheng.zhujian", api.fire("owner", paused, "submit"), "accept")
+        paused = api.fire("dongcheng.zhujian", paused, "pause", comment="组织专家评审，等待专家意见")
+
+    office = login("dongcheng.zhujian")
+    rows = office.locator("#inbox-table tbody tr")
+    expect(office.locator("#inbox-table thead")).to_contain_text("办理期限")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("逾期的实施方案")  # overdue first, then the nearest deadline
+    expect(rows.nth(0)).to_contain_text("已超期")
+    expect(rows.nth(0).locator("td.deadline-cell")).to_contain_text("2026-04-13")
+    expect(rows.nth(0).locator("td.deadline-cell")).to_contain_text("超过 1 个工作日")
+    expect(rows.nth(1)).to_contain_text("待受理的实施方案")
+    expect(rows.nth(1).locator("td.deadline-cell")).to_contain_text("2026-04-21")
+    expect(rows.nth(1).locator("td.deadline-cell")).to_contain_text("剩余 5 个工作日")
+    expect(rows.nth(2)).to_contain_text("专家评审中的实施方案")
+    expect(rows.nth(2).locator("td.deadline-cell")).to_contain_text("暂停计时")
+    screenshots(office, "20_inbox_deadlines")
+
+    office.click("text=待受理的实施方案")
+    block = office.locator("#deadline")
+    expect(office.locator("#deadline-due")).to_have_text("2026-04-21（星期二）24:00 前")
+    expect(office.locator("#deadline-step")).to_have_text("待受理：法定时限 5 个工作日")
+    expect(office.locator("#deadline-days")).to_have_text("已用 0 个工作日，剩余 5 个工作日")
+    expect(block.locator(".badge")).to_have_count(0)  # neither late, nor soon, nor paused, nor provisional
+
+    office.goto(f"{live_server.url}/applications/{paused['id']}")
+    expect(block.locator("h2")).to_contain_text("暂停计时")
+    expect(office.locator("#deadline-paused")).to_contain_text("计时暂停：组织专家评审，等待专家意见")
+    expect(office.locator("#deadline-due")).to_contain_text("暂停计时")
+    expect(office.locator("#deadline-overdue")).to_have_count(0)
+
+    office.goto(f"{live_server.url}/applications/{late['id']}")
+    expect(block.locator("h2")).to_contain_text("已超期")
+    expect(office.locator("#deadline-due")).to_have_text("2026-04-13（星期一）24:00 前")
+    expect(office.locator("#deadline-days")).to_have_text("已用 21 个工作日，已超过 1 个工作日")
+    expect(office.locator("#deadline-overdue")).to_be_visible()
+    screenshots(office, "21_application_overdue")
+
+    live_server.clock.advance(timedelta(days=5))  # 2026-04-19, a Sunday: two working days left on the waiting one
+    office = login("dongcheng.zhujian")  # the session expired with the clock
+    office.goto(f"{live_server.url}/applications/{waiting['id']}")
+    expect(office.locator("#deadline h2")).to_contain_text("即将到期")
+    expect(office.locator("#deadline-days")).to_have_text("已用 3 个工作日，剩余 2 个工作日")
