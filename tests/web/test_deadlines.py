@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +98,37 @@ def test_deadline_paused_and_overdue_on_the_page_and_in_the_inbox(
     office.goto(f"{live_server.url}/applications/{waiting['id']}")
     expect(office.locator("#deadline h2")).to_contain_text("即将到期")
     expect(office.locator("#deadline-days")).to_have_text("已用 3 个工作日，剩余 2 个工作日")
+
+
+def test_provisional_deadline_and_the_whole_process_clock(live_server: LiveServer, login: Login) -> None:
+    """A green-channel project accepted in December: its 45-working-day joint review ends in 2027, a year
+    chinese-calendar has no holiday notice for, so the deadline is provisional and the page says why."""
+    live_server.clock.advance(timedelta(days=274))  # 2026-12-01, a Tuesday
+    data = {"district": "dongcheng", "implementation_plan_id": "P-2026-001", "changes_land": False,
+            "existing_land_docs": ["LC-0123"], "changes_structure": False, "low_risk": False,
+            "commitment": False}  # fmt: skip
+    with httpx.Client(base_url=live_server.url) as client:
+        api = Driver(client)
+        body = {"workflow": "project_approval", "title": "老旧厂房改造项目", "data": data}
+        created = client.post("/api/v1/applications", json=body, headers=api.headers("owner")).json()
+        project = api.fire("city.zhujian", api.fire("owner", created, "submit"), "accept")
+    assert project["clock"]["provisional_years"] == [2027], project["clock"]
+    assert project["process"]["provisional_years"] == [2027], project["process"]
+
+    office = login("city.zhujian")
+    office.goto(f"{live_server.url}/applications/{project['id']}")
+    expect(office.locator("#deadline h2")).to_contain_text("暂定")
+    expect(office.locator("#deadline-due")).to_have_text(f"{_weekday_text(project['clock']['due'])}")
+    expect(office.locator("#deadline-provisional")).to_contain_text("2027 年的国务院节假日安排通知尚未发布或尚未录入")
+    expect(office.locator("#process-clock")).to_contain_text("自首次受理起不超过 120 个工作日")
+    expect(office.locator("#process-clock")).to_contain_text("已用 0 个工作日，剩余 120 个工作日")
+    expect(office.locator("#process-clock h3")).to_contain_text("暂定")
+    office.goto(f"{live_server.url}/inbox?view=all")  # the joint review's branches are other departments' to do
+    cell = office.locator(f"tr[data-application='{project['id']}'] td.deadline-cell")
+    expect(cell).to_contain_text(project["clock"]["due"])
+    expect(cell).to_contain_text("暂定")
+
+
+def _weekday_text(day: str) -> str:
+    weekday = "一二三四五六日"[date.fromisoformat(day).weekday()]
+    return f"{day}（星期{weekday}）24:00 前"
