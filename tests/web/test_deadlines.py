@@ -132,3 +132,26 @@ def test_provisional_deadline_and_the_whole_process_clock(live_server: LiveServe
 def _weekday_text(day: str) -> str:
     weekday = "一二三四五六日"[date.fromisoformat(day).weekday()]
     return f"{day}（星期{weekday}）24:00 前"
+
+
+def test_an_extended_deadline_says_so(live_server: LiveServer, login: Login) -> None:
+    with httpx.Client(base_url=live_server.url) as client:
+        api = Driver(client)
+        head = {"username": "dongcheng.head", "display_name": "东城区住建局 负责人", "password": "Dongcheng2026ok",
+                "organisation": "dongcheng_zhujian", "roles": ["dept_head"]}  # fmt: skip
+        assert client.post("/api/v1/users", json=head, headers=api.headers("admin")).status_code == 201
+        plan = api.fire("owner", api.create("延期审查的实施方案"), "publish_notice")
+        live_server.clock.advance(timedelta(days=11))  # 2026-03-13
+        plan = api.fire("dongcheng.zhujian", api.fire("owner", plan, "submit"), "accept")
+        token = client.post("/api/v1/auth/token", data={"username": head["username"], "password": head["password"]})
+        path = f"/api/v1/applications/{plan['id']}/transitions/extend_deadline"
+        body = {"expected_version": plan["version"], "comment": "需现场踏勘，依法延长审查期限"}
+        extended = client.post(path, json=body, headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        assert extended.status_code == 200, extended.text
+    assert extended.json()["clock"]["due"] == "2026-04-27"  # 2026-04-13 plus 10 working days
+
+    office = login("dongcheng.zhujian")
+    office.goto(f"{live_server.url}/applications/{plan['id']}")
+    expect(office.locator("#deadline-step")).to_have_text("属地审查：法定时限 30 个工作日（含延长的 10 个工作日）")
+    expect(office.locator("#deadline-due")).to_have_text("2026-04-27（星期一）24:00 前")
+    expect(office.locator("#deadline-extended")).to_contain_text("已依法延长一次")
