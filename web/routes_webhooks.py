@@ -55,7 +55,7 @@ Model = TypeVar("Model", bound=BaseModel)
 def webhooks_page(request: Request, context: ContextDep, actor: PageActor, notice: str = "") -> HTMLResponse:
     values = _page_values(context, actor)
     values["notice"] = NOTICES.get(notice)
-    return render(request, "webhooks.html", values, actor=actor)
+    return _page(request, actor, values)
 
 
 @router.post("/subscriptions", response_class=HTMLResponse)
@@ -69,9 +69,9 @@ def create_subscription(request: Request, context: ContextDep, actor: PageActor,
     except InvalidData as refused:  # the form comes back as typed, the reason beside its field
         values["entered"], values["entered_events"] = entered, events
         values["errors"] = {str(refused.context.get("field") or "form"): refused.detail}
-        return render(request, "webhooks.html", values, status_code=status_of(refused), actor=actor)
+        return _page(request, actor, values, status_of(refused))
     values["subscriptions"] = webhooks.list_subscriptions(context, actor)
-    return render(request, "webhooks.html", values, actor=actor)
+    return _page(request, actor, values)
 
 
 @router.post("/subscriptions/{subscription_id}/enable")
@@ -98,7 +98,7 @@ def rotate_secret(
     values = _page_values(context, actor)
     values["rotated_subscription"] = rotated
     values["grace_hours"] = context.settings.webhook_secret_grace_hours
-    return render(request, "webhooks.html", values, actor=actor)
+    return _page(request, actor, values)
 
 
 @router.post("/deliveries/{delivery_id}/redeliver")
@@ -118,9 +118,16 @@ def create_source(request: Request, context: ContextDep, actor: PageActor, form:
     except InvalidData as refused:
         values["entered_source"] = entered
         values["source_errors"] = {str(refused.context.get("field") or "form"): refused.detail}
-        return render(request, "webhooks.html", values, status_code=status_of(refused), actor=actor)
+        return _page(request, actor, values, status_of(refused))
     values["sources"] = webhooks.list_sources(context, actor)
-    return render(request, "webhooks.html", values, actor=actor)
+    return _page(request, actor, values)
+
+
+def _page(request: Request, actor: Actor, values: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """The page, never kept by the browser's cache: it may hold a secret shown once."""
+    response = render(request, "webhooks.html", values, status_code=status_code, actor=actor)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _parsed(model: type[Model], entered: dict[str, Any]) -> Model:

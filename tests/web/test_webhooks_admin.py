@@ -66,7 +66,9 @@ def test_admin_subscribes_sees_the_secret_once_and_disables(
 
     admin.fill("#url", RECEIVER)
     admin.check("input[name=events][value='application.created']")
-    admin.click("#create-subscription")
+    with admin.expect_response(lambda r: r.url.endswith("/admin/webhooks/subscriptions")) as answered:
+        admin.click("#create-subscription")
+    assert answered.value.headers["cache-control"] == "no-store"  # the back button does not bring the secret back
     expect(admin.locator("#new-secret")).to_contain_text("只显示这一次")
     secret = admin.locator("#new-secret-value").inner_text()
     assert re.fullmatch(r"whsec_[A-Za-z0-9+/=]{40,}", secret), secret
