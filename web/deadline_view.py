@@ -26,6 +26,8 @@ class ClockLine:
     pause_reason: str
     overdue: bool
     due_soon: bool
+    is_period: bool  # a 公示 period (natural days): a minimum to wait, whose end is nobody's deadline
+    period_over: bool
     provisional: bool
     provisional_years: list[int]
     extended_by: int  # working (or natural) days added by an extension, 0 if none
@@ -55,10 +57,12 @@ def due_text(day: date | None) -> str:
 
 
 def _line(clock: ClockPublic, title: str, flagged_overdue: bool, extended_by: int) -> ClockLine:
-    overdue = not clock.paused and (clock.overdue or flagged_overdue)
+    is_period = clock.unit == "natural_days"
+    overdue = not clock.paused and not is_period and (clock.overdue or flagged_overdue)
     return ClockLine(
         title=title, unit=UNIT_TITLES.get(clock.unit, clock.unit), limit=clock.limit, used=clock.used,
         remaining=clock.remaining, due=due_text(clock.due), paused=clock.paused, pause_reason=clock.pause_reason or "",
-        overdue=overdue, due_soon=clock.due_soon and not overdue, provisional=clock.provisional,
+        overdue=overdue, due_soon=clock.due_soon and not overdue, is_period=is_period,
+        period_over=is_period and clock.overdue, provisional=clock.provisional,
         provisional_years=clock.provisional_years, extended_by=max(extended_by, 0) if clock.extended else 0,
     )  # fmt: skip

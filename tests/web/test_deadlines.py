@@ -155,3 +155,24 @@ def test_an_extended_deadline_says_so(live_server: LiveServer, login: Login) -> 
     expect(office.locator("#deadline-step")).to_have_text("属地审查：法定时限 30 个工作日（含延长的 10 个工作日）")
     expect(office.locator("#deadline-due")).to_have_text("2026-04-27（星期一）24:00 前")
     expect(office.locator("#deadline-extended")).to_contain_text("已依法延长一次")
+
+
+def test_a_public_notice_period_is_a_minimum_not_a_deadline(live_server: LiveServer, login: Login) -> None:
+    with httpx.Client(base_url=live_server.url) as client:
+        plan = Driver(client).fire("owner", Driver(client).create("公示中的实施方案"), "publish_notice")
+    owner = login("owner")
+    owner.goto(f"{live_server.url}/applications/{plan['id']}")
+    expect(owner.locator("#deadline-step")).to_have_text("方案公示：不少于 10 个自然日")
+    expect(owner.locator("#deadline-due")).to_have_text("2026-03-12（星期四）24:00 前")
+    expect(owner.locator("#deadline-days")).to_have_text("已过 0 个自然日，还需 10 个自然日")
+
+    live_server.clock.advance(timedelta(days=11))  # the period ran out a day ago: nobody is late
+    owner = login("owner")
+    owner.goto(f"{live_server.url}/applications/{plan['id']}")
+    expect(owner.locator("#deadline h2")).to_have_text("办理时限 公示期已满")
+    expect(owner.locator("#deadline-period")).to_have_text("公示期已满，可以办理后续事项。")
+    expect(owner.locator("#deadline-overdue")).to_have_count(0)
+    owner.goto(f"{live_server.url}/inbox?view=mine")
+    row = owner.locator(f"tr[data-application='{plan['id']}']")
+    expect(row.locator("td.deadline-cell")).to_contain_text("公示期已满")
+    expect(row).not_to_contain_text("已超期")
