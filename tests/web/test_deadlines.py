@@ -85,6 +85,7 @@ def test_deadline_paused_and_overdue_on_the_page_and_in_the_inbox(
     expect(office.locator("#deadline-paused")).to_contain_text("计时暂停：组织专家评审，等待专家意见")
     expect(office.locator("#deadline-due")).to_contain_text("暂停计时")
     expect(office.locator("#deadline-overdue")).to_have_count(0)
+    screenshots(office, "23_application_paused")
 
     office.goto(f"{live_server.url}/applications/{late['id']}")
     expect(block.locator("h2")).to_contain_text("已超期")
@@ -100,7 +101,9 @@ def test_deadline_paused_and_overdue_on_the_page_and_in_the_inbox(
     expect(office.locator("#deadline-days")).to_have_text("已用 3 个工作日，剩余 2 个工作日")
 
 
-def test_provisional_deadline_and_the_whole_process_clock(live_server: LiveServer, login: Login) -> None:
+def test_provisional_deadline_and_the_whole_process_clock(
+    live_server: LiveServer, login: Login, screenshots: Shots
+) -> None:
     """A green-channel project accepted in December: its 45-working-day joint review ends in 2027, a year
     chinese-calendar has no holiday notice for, so the deadline is provisional and the page says why."""
     live_server.clock.advance(timedelta(days=274))  # 2026-12-01, a Tuesday
@@ -123,6 +126,7 @@ def test_provisional_deadline_and_the_whole_process_clock(live_server: LiveServe
     expect(office.locator("#process-clock")).to_contain_text("自首次受理起不超过 120 个工作日")
     expect(office.locator("#process-clock")).to_contain_text("已用 0 个工作日，剩余 120 个工作日")
     expect(office.locator("#process-clock h3")).to_contain_text("暂定")
+    screenshots(office, "22_application_provisional")
     office.goto(f"{live_server.url}/inbox?view=all")  # the joint review's branches are other departments' to do
     cell = office.locator(f"tr[data-application='{project['id']}'] td.deadline-cell")
     expect(cell).to_contain_text(project["clock"]["due"])
