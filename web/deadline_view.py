@@ -37,6 +37,7 @@ class ClockLine:
 class DeadlineView:
     step: ClockLine | None
     process: ClockLine | None
+    is_final: bool  # the application is done: nothing runs any more
 
 
 def deadline_view(application: ApplicationPublic, spec: WorkflowSpec) -> DeadlineView:
@@ -49,7 +50,8 @@ def deadline_view(application: ApplicationPublic, spec: WorkflowSpec) -> Deadlin
     process = None
     if application.process is not None:
         process = _line(application.process, "全流程", False, 0)
-    return DeadlineView(step=step, process=process)
+    state = spec.states_by_id.get(application.state)
+    return DeadlineView(step=step, process=process, is_final=bool(state and state.final))
 
 
 def due_text(day: date | None) -> str:

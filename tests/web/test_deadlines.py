@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.factories import implementation_plan_data
 from tests.web.conftest import LiveServer
+from tests.web.test_journey import fire
 
 Login = Callable[[str], Page]
 Shots = Callable[..., Path]
@@ -180,3 +181,8 @@ def test_a_public_notice_period_is_a_minimum_not_a_deadline(live_server: LiveSer
     row = owner.locator(f"tr[data-application='{plan['id']}']")
     expect(row.locator("td.deadline-cell")).to_contain_text("公示期已满")
     expect(row).not_to_contain_text("已超期")
+
+    owner.goto(f"{live_server.url}/applications/{plan['id']}")
+    fire(owner, "withdraw", comment="项目调整，撤回重报")
+    expect(owner.locator("#current-state")).to_have_text("已撤回")
+    expect(owner.locator("#deadline-none")).to_have_text("申请已办结，不再计时。")
