@@ -30,6 +30,9 @@ class ClockPublic(BaseModel):
     pause_reason: str | None
     provisional: bool
     due_soon: bool = False  # from 3 working days before the deadline up to it (the reminder)
+    overdue: bool = False  # the due day has passed (for the process clock: tracked, never blocking)
+    extended: bool = False  # the step's limit was extended (行政许可法 §42, once per step)
+    provisional_years: list[int] = []  # why it is provisional: counted years without a holiday notice
 
 
 class ApplicationPublic(BaseModel):

@@ -11,6 +11,7 @@ from api.services import applications, materials, workflows
 from api.services.context import Context
 from engine.runner import Actor
 from engine.spec import FieldSpec, WorkflowSpec
+from web.deadline_view import DeadlineView, deadline_view
 from web.forms import display_value, field_specs
 
 NOTICES = {
@@ -67,6 +68,7 @@ class ApplicationView:
     timeline: list[TimelineEntry]
     diagram: str
     materials: MaterialsView
+    deadline: DeadlineView
     notice: str | None = None
 
 
@@ -89,6 +91,7 @@ def application_view(context: Context, actor: Actor, application_id: int, notice
             can_upload=materials.may_upload(context, actor, application_id),
             max_upload_mb=context.settings.max_upload_bytes / 1_048_576,
         ),
+        deadline=deadline_view(application, spec),
         notice=NOTICES.get(notice or ""),
     )
 

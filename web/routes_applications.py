@@ -24,6 +24,7 @@ from engine.errors import (
     VersionConflict,
 )
 from web.application_view import ActionView, application_view
+from web.deadline_view import UNIT_TITLES
 from web.forms import INPUT_KINDS, read_form
 from web.rendering import ContextDep, PageActor, PageRoute, PageRowId, VerifiedForm, redirect, render
 
@@ -50,7 +51,7 @@ def inbox_page(
 ) -> HTMLResponse:
     query = inbox.InboxQuery(view, workflow or None, state or None, district or None, renewal_type or None)
     found = inbox.inbox(context, actor, query)
-    values = {"inbox": found, "query": query, "filter_titles": FILTER_TITLES}
+    values = {"inbox": found, "query": query, "filter_titles": FILTER_TITLES, "unit_titles": UNIT_TITLES}
     template = "_inbox_rows.html" if request.headers.get("hx-request") else "inbox.html"
     return render(request, template, values, actor=actor)
 

@@ -28,7 +28,7 @@ from api.services.audit_trail import append_event, events_of
 from api.services.calendar import work_calendar
 from api.services.context import Context
 from api.services.stepping import apply_transition, case_of
-from engine.deadlines import StepClock, is_due_soon
+from engine.deadlines import StepClock, is_due_soon, is_overdue
 from engine.errors import (
     InvalidData,
     NotFound,
@@ -296,7 +296,17 @@ def clock_view(clock: StepClock, today: date | None, calendar: WorkCalendar) -> 
         state=clock.state, unit=clock.unit, limit=clock.limit, due=clock.due, used=clock.used(today, calendar),
         remaining=clock.remaining(today, calendar), paused=clock.is_paused, pause_reason=clock.pause_reason,
         provisional=clock.provisional, due_soon=is_due_soon(clock, today, calendar),
+        overdue=is_overdue(clock, today), extended=clock.extended,
+        provisional_years=_unknown_years(clock, today, calendar) if clock.provisional else [],
     )  # fmt: skip
+
+
+def _unknown_years(clock: StepClock, today: date, calendar: WorkCalendar) -> list[int]:
+    """The years the clock counts in (from its start to its due day, or today while paused) that have
+    no State Council holiday notice, neither in chinese-calendar nor entered by an admin."""
+    last = max(clock.due or today, clock.started_on)
+    years = range(clock.started_on.year, last.year + 1)
+    return [year for year in years if not calendar.is_span_known(date(year - 1, 12, 31), date(year, 12, 31))]
 
 
 def _encode_cursor(kind: str, value: int) -> str:

@@ -97,7 +97,8 @@ def _matches(query: InboxQuery, name: str, value: str) -> bool:
 
 def _row(context: Context, item: ApplicationPublic) -> InboxRow:
     spec = workflows.runner_for(context, item.workflow, item.workflow_version).spec
-    is_overdue = item.deadline is not None and item.deadline < context.clock.now()
+    is_period = item.clock is not None and item.clock.unit == "natural_days"  # 公示: a minimum, not a deadline
+    is_overdue = item.deadline is not None and item.deadline < context.clock.now() and not is_period
     return InboxRow(
         application=item,
         workflow_title=spec.title,

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import Session, col, select
@@ -141,6 +142,25 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+def _check_url(url: str) -> None:
+    if not _is_receiver_url(url):
+        example = "https://erp.example.gov.cn/greenlane"
+        raise InvalidData(
+            f"无效的接收地址 '{url}'：须为 http:// 或 https:// 开头的完整网址，例如 {example}", field="url"
+        )
+
+
+def _is_receiver_url(url: str) -> bool:
+    """More than the pattern: a receiver needs a host, and spaces or a fragment are typing slips."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    has_slip = bool(parts.fragment) or any(character.isspace() for character in url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not has_slip
+
+
 def _check_events(events: list[str]) -> None:
     for event in events:
         if not re.match(EVENT_TYPE, event):
@@ -152,6 +172,7 @@ def _check_events(events: list[str]) -> None:
 
 def create_subscription(context: Context, actor: Actor, body: SubscriptionCreate) -> SubscriptionWithSecret:
     require_admin(actor, "管理 webhook")
+    _check_url(body.url)
     _check_events(body.events)
     now = context.clock.now()
     with context.db.write() as session:
@@ -179,6 +200,7 @@ def update_subscription(
         if body.enabled is not None:
             subscription.is_enabled = body.enabled
         if body.url is not None:
+            _check_url(body.url)
             subscription.url = body.url
         if body.events is not None:
             _check_events(body.events)

@@ -162,6 +162,7 @@ def test_overdue_review_heads_the_inbox_and_the_overdue_filter(api: Api, clock: 
     inbox = api.get("dongcheng.zhujian", "/api/v1/applications", params={"actionable": "true"}).json()["items"]
     assert [item["id"] for item in inbox][:2] == [late["id"], fresh["id"]]
     assert inbox[0]["overdue"] is True
+    assert (inbox[0]["clock"]["overdue"], inbox[1]["clock"]["overdue"]) == (True, False)  # the clock says so too
     overdue = api.get("city.zhuanban", "/api/v1/applications", params={"overdue": "true"}).json()["items"]
     assert [item["id"] for item in overdue] == [late["id"]]
 
@@ -251,6 +252,7 @@ def test_s16_extension_once_by_the_head_before_the_deadline(api: Api, clock: Fix
     assert by_office.status_code == 403
     application = api.step("dongcheng.head", application, "extend_deadline", comment="案情复杂，需专家论证")
     assert application["clock"]["due"] == "2026-09-14" and application["clock"]["limit"] == 30
+    assert application["clock"]["extended"] is True
     again = api.fire("dongcheng.head", application, "extend_deadline", comment="再延")
     assert again.status_code == 422 and "已延长过一次" in again.json()["detail"]
     at(clock, "2026-09-01", hour=0)
@@ -300,6 +302,7 @@ def test_s23_entering_the_year_recalculates_provisional_deadlines(api: Api, cloc
     at(clock, "2026-12-10")
     plan = api.step("linhe.zrzy", plan, "accept")
     assert (plan["clock"]["due"], plan["clock"]["provisional"]) == ("2027-01-08", True)  # weekends + 01-01
+    assert plan["clock"]["provisional_years"] == [2027]  # why: 2027 has no holiday notice yet
     path = f"/api/v1/applications/{plan['id']}"
 
     malformed = {"holidays": ["2027-01-01", "2027-01-32"]}
@@ -316,6 +319,7 @@ def test_s23_entering_the_year_recalculates_provisional_deadlines(api: Api, cloc
     assert response.status_code == 200 and response.json()["recalculated"] == 1
     current = api.get("linhe.zrzy", path).json()
     assert (current["clock"]["due"], current["clock"]["provisional"]) == ("2027-01-11", False)
+    assert current["clock"]["provisional_years"] == []
     assert current["deadline"] == "2027-01-11T16:00:00Z" and current["version"] == plan["version"] + 1
     entries = api.get("admin", f"{path}/audit").json()
     assert [e["action"] for e in entries].count("deadline_recalculated") == 1

@@ -77,6 +77,22 @@ def test_webhook_admin_is_for_admins_only(api: Api) -> None:
     assert api.client.post(SUBSCRIPTIONS, json=bad, headers=api.headers("admin")).status_code == 422
 
 
+def test_a_receiver_url_without_a_host_or_with_a_space_is_refused(api: Api) -> None:
+    for url in ("https://", "https://erp example/hooks", "http://erp.example:port/hooks"):
+        body = {"url": url, "events": ["*"]}
+        response = api.client.post(SUBSCRIPTIONS, json=body, headers=api.headers("admin"))
+        assert response.status_code == 422, url
+        assert response.json()["context"]["field"] == "url"
+        assert "无效的接收地址" in response.json()["detail"]
+    assert api.get("admin", SUBSCRIPTIONS).json() == []  # nothing was created
+    created = api.client.post(SUBSCRIPTIONS, json={"url": "http://10.1.2.3:8080/hooks", "events": ["*"]},
+                              headers=api.headers("admin"))  # fmt: skip
+    path = f"{SUBSCRIPTIONS}/{created.json()['id']}"
+    moved = api.client.patch(path, json={"url": "https://erp example/hooks"}, headers=api.headers("admin"))
+    assert moved.status_code == 422
+    assert api.get("admin", SUBSCRIPTIONS).json()[0]["url"] == "http://10.1.2.3:8080/hooks"
+
+
 # --- inbound ----------------------------------------------------------------------------------
 
 
