@@ -107,7 +107,7 @@ def monthly_report(context: Context, actor: Actor, month_text: str, query: Repor
     rows = [
         MonthlyRowPublic(
             district=row.district,
-            district_name=names.get(row.district, row.district) if row.district else "合计",
+            district_name=names.get(row.district, row.district) if row.district else "全部区县",
             workflow=row.workflow,
             workflow_title=titles.get(row.workflow, row.workflow) if row.workflow else "合计",
             **{name: getattr(row.figures, name) for name in MONTHLY_NUMBERS},
@@ -120,6 +120,14 @@ def monthly_report(context: Context, actor: Actor, month_text: str, query: Repor
 MONTHLY_NUMBERS = ("received", "accepted", "refused", "approved", "rejected", "filed", "withdrawn", "revoked",
                    "open_at_month_end", "overdue_at_month_end", "decided_late", "supplements",
                    "median_net_working_days", "median_gross_working_days")  # fmt: skip
+
+
+def filter_choices(context: Context, actor: Actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The districts (code, name) the caller may filter by, and the workflows (key, title); raises PermissionDenied."""
+    with context.db.read() as session:
+        own = _scope(session, actor, None)
+        districts = [(code, name) for code, name in sorted(_district_names(session).items()) if own in (None, code)]
+    return districts, [(summary.key, summary.title) for summary in workflows.list_workflows(context)]
 
 
 def _scope(session: Session, actor: Actor, district: str | None) -> str | None:
