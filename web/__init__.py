@@ -12,7 +12,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the vendored static files, the security headers and the page routers."""
-    from web import pages, routes_admin, routes_applications, routes_session, routes_users
+    from web import pages, routes_admin, routes_applications, routes_reports, routes_session, routes_users
     from web.security import SecurityHeadersMiddleware
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -23,5 +23,6 @@ def install(app: FastAPI) -> None:
         routes_applications.router,
         routes_admin.router,
         routes_users.router,
+        routes_reports.router,
     ):
         app.include_router(router)
