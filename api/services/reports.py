@@ -54,25 +54,26 @@ def overdue_list(context: Context, actor: Actor, query: ReportFilter, include_du
         district = _scope(session, actor, query.district)
         names = _district_names(session)
         calendar = work_calendar(context, session)
-        statement = _filtered(select(Application), district, _workflow(context, query.workflow))
-        rows: list[OverdueRowPublic] = []
+        # only `approved` marks states that are not final (awaiting or under 备案); the others end the case
+        open_ones = col(Application.outcome).is_(None) | (col(Application.outcome) == "approved")
+        statement = _filtered(select(Application).where(open_ones), district, _workflow(context, query.workflow))
+        found: list[tuple[Application, StepClock, Lateness | None]] = []
         for application in session.exec(statement.order_by(col(Application.id))).all():
             clock = StepClock.from_json(application.clock)
-            if clock is None:
-                continue
-            late = lateness(clock, today, calendar)
-            due_soon = late is None and include_due_soon and is_due_soon(clock, today, calendar)
-            if late is not None or due_soon:
-                rows.append(_overdue_row(context, session, application, clock, late, names))
+            late = lateness(clock, today, calendar) if clock else None
+            if clock and (late or (include_due_soon and is_due_soon(clock, today, calendar))):
+                found.append((application, clock, late))
+        entries = _entries(session, [application.id for application, _, _ in found if application.id is not None])
+        rows = [_overdue_row(context, a, clock, late, entries[a.id or 0], names) for a, clock, late in found]
     rows.sort(key=lambda row: (-row.overdue_working_days, row.deadline or date.max, row.application_id))
     return OverdueReport(as_of=today, rows=rows)
 
 
-def _overdue_row(context: Context, session: Session, application: Application, clock: StepClock,
-                 late: Lateness | None, names: dict[str, str]) -> OverdueRowPublic:  # fmt: skip
+def _overdue_row(context: Context, application: Application, clock: StepClock, late: Lateness | None,
+                 entries: list[Entry], names: dict[str, str]) -> OverdueRowPublic:  # fmt: skip
     assert application.id is not None
     spec = workflows.runner_for(context, application.workflow_key, application.workflow_version).spec
-    history = step_history(_entries(session, [application.id])[application.id], clock)
+    history = step_history(entries, clock)
     working_days, days = (late.working_days, late.calendar_days) if late is not None else (0, 0)
     return OverdueRowPublic(
         application_id=application.id, title=application.title, workflow=spec.key, workflow_title=spec.title,
@@ -92,6 +93,8 @@ def monthly_report(context: Context, actor: Actor, month_text: str, query: Repor
     unknown district or workflow) or PermissionDenied."""
     month = parse_month(month_text)
     now = context.clock.now()
+    if month.first > shanghai_day(now):
+        raise InvalidData(f"{month.label} 尚未开始，没有可统计的数据", field="month")
     titles = {summary.key: summary.title for summary in workflows.list_workflows(context)}
     keys = [query.workflow] if query.workflow and _workflow(context, query.workflow) else sorted(titles)
     with context.db.read() as session:

@@ -137,6 +137,13 @@ def test_a_malformed_month_is_a_422_in_chinese(api: Api, month: str) -> None:
     assert "YYYY-MM" in body["detail"]
 
 
+def test_a_month_not_yet_begun_is_a_422(api: Api) -> None:
+    body = assert_problem(api.get("city.zhuanban", "/api/v1/reports/monthly", params={"month": "2026-03"}),
+                          422, "invalid_data")  # fmt: skip
+    assert "尚未开始" in body["detail"]
+    assert api.get("city.zhuanban", "/api/v1/reports/monthly", params={"month": "2026-02"}).status_code == 200
+
+
 def test_unknown_district_or_workflow_is_a_422(api: Api) -> None:
     for params in ({"district": "xicheng"}, {"workflow": "nothing"}):
         response = api.get("city.zhuanban", "/api/v1/reports/monthly", params={"month": "2026-04", **params})
