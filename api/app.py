@@ -14,7 +14,19 @@ from api import problems
 from api.body_limit import BodyLimitMiddleware
 from api.db.database import Database
 from api.db.migrate import upgrade_to_head
-from api.routes import applications, auth, calendar, credit, drafts, materials, system, users, webhooks, workflows
+from api.routes import (
+    applications,
+    auth,
+    calendar,
+    credit,
+    drafts,
+    materials,
+    reports,
+    system,
+    users,
+    webhooks,
+    workflows,
+)
 from api.services import demo, outbox, scheduler
 from api.services import workflows as workflow_service
 from api.services.context import Context
@@ -69,6 +81,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None, pre
         webhooks.router,
         users.router,
         drafts.router,
+        reports.router,
     ):
         app.include_router(router)
     web.install(app)

@@ -157,3 +157,64 @@ class ValidationResult(BaseModel):
 class Token(BaseModel):
     access_token: str
     token_type: str = "bearer"
+
+
+class OverdueRowPublic(BaseModel):
+    """One open step past its deadline (or, when asked for, due within 3 working days): R5 超期清单."""
+
+    application_id: int
+    title: str
+    workflow: str
+    workflow_title: str
+    district: str | None
+    district_name: str
+    state: str
+    state_title: str
+    responsible_roles: list[str]
+    step_started_on: date | None
+    deadline: date | None  # 24:00 Asia/Shanghai of this day
+    overdue_working_days: int
+    overdue_days: int
+    due_soon: bool
+    extended: bool
+    paused: bool
+    pause_reason: str | None
+    escalated_to: list[dict[str, str]]
+    escalated_to_text: str
+    last_action_at: datetime | None
+
+
+class OverdueReport(BaseModel):
+    as_of: date
+    rows: list[OverdueRowPublic]
+
+
+class MonthlyRowPublic(BaseModel):
+    """R1 月度通报 section A: one district × workflow; ``workflow`` null is the district's total,
+    ``district`` null the total of every district shown."""
+
+    district: str | None
+    district_name: str
+    workflow: str | None
+    workflow_title: str
+    received: int
+    accepted: int
+    refused: int
+    approved: int
+    rejected: int
+    filed: int
+    withdrawn: int
+    revoked: int
+    open_at_month_end: int
+    overdue_at_month_end: int
+    decided_late: int
+    supplements: int
+    median_net_working_days: float | None
+    median_gross_working_days: float | None
+
+
+class MonthlyReport(BaseModel):
+    month: str
+    as_of: date  # the month's last day, or today while the month runs
+    generated_at: datetime
+    rows: list[MonthlyRowPublic]

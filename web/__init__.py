@@ -12,7 +12,15 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI) -> None:
     """Mount the vendored static files, the security headers and the page routers."""
-    from web import pages, routes_admin, routes_applications, routes_session, routes_users, routes_webhooks
+    from web import (
+        pages,
+        routes_admin,
+        routes_applications,
+        routes_reports,
+        routes_session,
+        routes_users,
+        routes_webhooks,
+    )
     from web.security import SecurityHeadersMiddleware
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -24,5 +32,6 @@ def install(app: FastAPI) -> None:
         routes_admin.router,
         routes_users.router,
         routes_webhooks.router,
+        routes_reports.router,
     ):
         app.include_router(router)

@@ -78,7 +78,8 @@ def render(
 ) -> HTMLResponse:
     context = get_context(request)
     values = {"actor": actor, "csrf_token": csrf_token(request, context), "is_admin": _has(actor, "admin"),
-              "is_applicant": _has(actor, "applicant"), **values}  # fmt: skip
+              "is_applicant": _has(actor, "applicant"),
+              "is_official": actor is not None and bool(actor.roles - {"applicant"}), **values}  # fmt: skip
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
     keep_csrf_seed(request, response)
     return response

@@ -95,9 +95,17 @@ def _act(context: Context, session: Session, application: Application, timer: Ti
             return False
         _fire_system(context, session, application, action.then, "逾期未办结，系统自动办理")
         return True
-    _mark_overdue(context, session, application, timer, now)
+    if _is_deadline(application):
+        _mark_overdue(context, session, application, timer, now)
     _fire_timeout(context, session, application)
     return True
+
+
+def _is_deadline(application: Application) -> bool:
+    """A natural-day limit is a 公示 period: a minimum that must pass, nobody's deadline, so its end
+    is no overdue (the inbox and the pages say 公示期已满); its on_timeout may still fire."""
+    clock = StepClock.from_json(application.clock)
+    return clock is not None and clock.unit != "natural_days"
 
 
 def _is_current(context: Context, session: Session, timer: Timer, application: Application) -> bool:

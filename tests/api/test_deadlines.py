@@ -18,7 +18,7 @@ from api.settings import get_settings
 from engine.clock import FixedClock
 from engine.working_days import SHANGHAI
 from tests.conftest import SECRET
-from tests.factories import Api, implementation_plan_data, unit_plan_data
+from tests.factories import Api, audit, implementation_plan_data, unit_plan_data
 
 
 def at(clock: FixedClock, day: str, hour: int = 9) -> None:
@@ -54,6 +54,10 @@ def test_notice_period_then_acceptance_window(api: Api, clock: FixedClock) -> No
     assert early.status_code == 422 and "2026-02-23" in early.json()["detail"]
     assert api.action("owner", application, "submit")["allowed"] is False
     at(clock, "2026-03-02")
+    scheduler.run_due_timers(_context(api))  # the 公示 ran its course: a minimum, not a missed deadline
+    waited = api.get("owner", f"/api/v1/applications/{application['id']}").json()
+    assert waited["overdue"] is False
+    assert [e["action"] for e in audit(api, application)] == ["create", "publish_notice"]
     application = api.step("owner", application, "submit")
     assert application["clock"]["due"] == "2026-03-09" and application["clock"]["limit"] == 5
     assert application["deadline"] == "2026-03-09T16:00:00Z"  # 24:00 in Shanghai
