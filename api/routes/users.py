@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -12,20 +11,11 @@ from api.deps import ContextDep, CurrentActor
 from api.schemas import AuditEventPublic
 from api.services import departments, users
 
+UserView = users.UserView  # a dataclass: FastAPI serialises it as it is
+
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
 Username = Annotated[str, Path(max_length=64)]
-
-
-class UserPublic(BaseModel):
-    username: str
-    display_name: str
-    organisation: str
-    organisation_name: str
-    district: str | None
-    roles: list[str]
-    is_active: bool
-    created_at: datetime
 
 
 class UserCreate(BaseModel):
@@ -64,44 +54,40 @@ class OrganisationPublic(BaseModel):
     users: int
 
 
-def _public(view: users.UserView) -> UserPublic:
-    return UserPublic.model_validate(view, from_attributes=True)
-
-
 @router.get("/users")
-def list_users(context: ContextDep, actor: CurrentActor) -> list[UserPublic]:
-    return [_public(view) for view in users.list_users(context, actor)]
+def list_users(context: ContextDep, actor: CurrentActor) -> list[UserView]:
+    return users.list_users(context, actor)
 
 
 @router.post("/users", status_code=201)
-def create_user(body: UserCreate, context: ContextDep, actor: CurrentActor) -> UserPublic:
+def create_user(body: UserCreate, context: ContextDep, actor: CurrentActor) -> UserView:
     new = users.NewUser(body.username, body.display_name, body.organisation, body.roles, body.password)
-    return _public(users.create_user(context, actor, new))
+    return users.create_user(context, actor, new)
 
 
 @router.get("/users/{username}")
-def get_user(username: Username, context: ContextDep, actor: CurrentActor) -> UserPublic:
-    return _public(users.get_user(context, actor, username))
+def get_user(username: Username, context: ContextDep, actor: CurrentActor) -> UserView:
+    return users.get_user(context, actor, username)
 
 
 @router.post("/users/{username}/disable")
-def disable_user(username: Username, context: ContextDep, actor: CurrentActor) -> UserPublic:
-    return _public(users.set_active(context, actor, username, is_active=False))
+def disable_user(username: Username, context: ContextDep, actor: CurrentActor) -> UserView:
+    return users.set_active(context, actor, username, is_active=False)
 
 
 @router.post("/users/{username}/enable")
-def enable_user(username: Username, context: ContextDep, actor: CurrentActor) -> UserPublic:
-    return _public(users.set_active(context, actor, username, is_active=True))
+def enable_user(username: Username, context: ContextDep, actor: CurrentActor) -> UserView:
+    return users.set_active(context, actor, username, is_active=True)
 
 
 @router.post("/users/{username}/password")
-def reset_password(username: Username, body: PasswordReset, context: ContextDep, actor: CurrentActor) -> UserPublic:
-    return _public(users.reset_password(context, actor, username, body.password))
+def reset_password(username: Username, body: PasswordReset, context: ContextDep, actor: CurrentActor) -> UserView:
+    return users.reset_password(context, actor, username, body.password)
 
 
 @router.put("/users/{username}/roles")
-def change_roles(username: Username, body: RolesUpdate, context: ContextDep, actor: CurrentActor) -> UserPublic:
-    return _public(users.change_roles(context, actor, username, body.roles))
+def change_roles(username: Username, body: RolesUpdate, context: ContextDep, actor: CurrentActor) -> UserView:
+    return users.change_roles(context, actor, username, body.roles)
 
 
 @router.get("/users/{username}/audit")
