@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.db.models import Application, District, User
+from api.db.models import Application, District, Material, User
 from api.schemas import (
     ActionPublic,
     ApplicationCreate,
@@ -35,7 +35,7 @@ from engine.errors import (
     PermissionDenied,
     VersionConflict,
 )
-from engine.forms import clean_data
+from engine.forms import MATERIALS_KEY, clean_data
 from engine.runner import Actor, StepRunner, check_initiator, joint_opinions
 from engine.working_days import WorkCalendar, shanghai_day
 
@@ -79,6 +79,7 @@ def _create(context: Context, actor: Actor, body: ApplicationCreate, idempotency
     now = context.clock.now()
     with context.db.write() as session:
         _check_district(session, data)
+        _check_material_references(session, None, data)  # nothing is uploaded before the application exists
         if body.draft_id is not None:  # created from a saved draft: the draft goes in the same transaction
             drafts.discard_submitted(session, actor, body.draft_id, spec.key)
         application = Application(
@@ -209,6 +210,7 @@ def _fire(context: Context, actor: Actor, command: FireTransition) -> Applicatio
     request = command.request
     with context.db.write() as session:
         application = visible(session, actor, command.application_id)
+        _check_material_references(session, application.id, request.data)
         if application.version != request.expected_version:
             raise VersionConflict(
                 f"申请已更新到第 {application.version} 版（请求基于第 {request.expected_version} 版），请刷新后重试",
@@ -227,6 +229,23 @@ def _fire(context: Context, actor: Actor, command: FireTransition) -> Applicatio
     # Otherwise the reply is read after the commit, so the audit chain's head lock (and SQLite's write
     # lock) is held for the change alone; a later writer may already show in it, its `version` current.
     return get_application(context, actor, command.application_id)
+
+
+def _check_material_references(session: Session, application_id: int | None, data: dict[str, Any]) -> None:
+    """A ``material:N`` reference must name a file uploaded to this application; any other text is a
+    document number kept as given."""
+    references = data.get(MATERIALS_KEY)
+    if not isinstance(references, dict):
+        return  # the engine says what is wrong with it
+    for name, reference in references.items():
+        if not (isinstance(reference, str) and reference.startswith("material:")):
+            continue
+        number = reference.removeprefix("material:")
+        readable = number.isascii() and number.isdigit() and len(number) < 19  # within a BIGINT
+        found = session.get(Material, int(number)) if readable else None
+        if found is None or found.application_id != application_id:
+            message = f"材料「{name}」引用的文件 {reference} 不是本申请上传的文件"
+            raise InvalidData(message, field=f"{MATERIALS_KEY}.{name}")
 
 
 def visible(session: Session, actor: Actor, application_id: int) -> Application:

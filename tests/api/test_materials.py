@@ -185,3 +185,22 @@ def test_a_declared_material_becomes_the_reference_a_transition_requires(api: Ap
     published_notice = api.step("dongcheng.zhujian", view, "publish_notice")
     assert published_notice["state"] == "public_notice"
     assert api.get("admin", "/api/v1/audit/verify").json()["ok"] is True
+
+
+def test_a_material_reference_must_name_a_file_of_this_application(api: Api, clock: FixedClock) -> None:
+    other = api.created("owner", "implementation_plan", implementation_plan_data())
+    theirs = upload(api, "owner", other, "别的申请.pdf", PDF, name="plan_document").json()
+    stolen = {"materials": {"plan_document": f"material:{theirs['id']}"}}
+    created = api.create("owner", "implementation_plan", implementation_plan_data(**stolen))
+    assert assert_problem(created, 422, "invalid_data")["context"]["field"] == "materials.plan_document"
+
+    plan = api.step("owner", api.created("owner", "implementation_plan", implementation_plan_data()), "publish_notice")
+    wait_out_notice(clock, "implementation_plan")
+    for reference in (f"material:{theirs['id']}", "material:99999999999999999999", "material:x"):
+        refused = api.fire("owner", plan, "submit", data={"materials": {"plan_document": reference}})
+        assert_problem(refused, 422, "invalid_data")
+    own = upload(api, "owner", plan, "本申请.pdf", PDF, name="consent_records").json()
+    plan = api.get("owner", f"/api/v1/applications/{plan['id']}").json()
+    references = {"plan_document": "东政材〔2026〕8号", "consent_records": f"material:{own['id']}"}
+    submitted = api.step("owner", plan, "submit", data={"materials": references})
+    assert submitted["data"]["materials"] == references  # a document number as given, a file of its own
