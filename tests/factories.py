@@ -9,6 +9,7 @@ import jwt
 from fastapi.testclient import TestClient
 from httpx2 import Response  # what starlette's TestClient returns
 
+from api.services.context import Context
 from engine.clock import FixedClock
 from engine.working_days import SHANGHAI
 
@@ -137,6 +138,12 @@ def assert_problem(response: ProblemResponse, status: int, code: str) -> dict[st
     assert isinstance(body.get("title"), str) and body.get("type")
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["detail"]), body["detail"]
     return body
+
+
+def context_of(api: Api) -> Context:
+    """The app's own context: its database, clock and settings, for what a test checks underneath."""
+    context: Context = api.client.app.state.context  # type: ignore[attr-defined]
+    return context
 
 
 def allowed(api: Api, username: str, application: dict[str, Any]) -> set[str]:

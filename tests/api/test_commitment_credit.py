@@ -10,16 +10,10 @@ from sqlmodel import col, select
 from api.db.models import Organisation, OutboxEvent, User
 from api.services import scheduler
 from api.services.auth import hash_password
-from api.services.context import Context
 from api.services.webhooks import new_secret
 from engine.clock import FixedClock
 from tests.api.test_webhooks import post_hook, register_source
-from tests.factories import COMMITMENT, Api, at, audit, project_approval_data
-
-
-def context_of(api: Api) -> Context:
-    context: Context = api.client.app.state.context  # type: ignore[attr-defined]
-    return context
+from tests.factories import COMMITMENT, Api, at, audit, context_of, project_approval_data
 
 
 def outbox_types(api: Api, application: dict[str, Any]) -> list[str]:

@@ -18,7 +18,7 @@ from api.settings import get_settings
 from engine.clock import FixedClock
 from engine.working_days import SHANGHAI
 from tests.conftest import SECRET
-from tests.factories import Api, audit, implementation_plan_data, unit_plan_data
+from tests.factories import Api, audit, context_of, implementation_plan_data, unit_plan_data
 
 
 def at(clock: FixedClock, day: str, hour: int = 9) -> None:
@@ -41,10 +41,6 @@ def _submitted(api: Api, clock: FixedClock, published: str, submitted: str, **da
     return api.step("owner", application, "submit")
 
 
-def _context(api: Api) -> Any:
-    return api.client.app.state.context  # type: ignore[attr-defined]
-
-
 def test_notice_period_then_acceptance_window(api: Api, clock: FixedClock) -> None:
     application = api.created("owner", "implementation_plan", implementation_plan_data())
     application = api.step("owner", application, "publish_notice")
@@ -54,7 +50,7 @@ def test_notice_period_then_acceptance_window(api: Api, clock: FixedClock) -> No
     assert early.status_code == 422 and "2026-02-23" in early.json()["detail"]
     assert api.action("owner", application, "submit")["allowed"] is False
     at(clock, "2026-03-02")
-    scheduler.run_due_timers(_context(api))  # the 公示 ran its course: a minimum, not a missed deadline
+    scheduler.run_due_timers(context_of(api))  # the 公示 ran its course: a minimum, not a missed deadline
     waited = api.get("owner", f"/api/v1/applications/{application['id']}").json()
     assert waited["overdue"] is False
     assert [e["action"] for e in audit(api, application)] == ["create", "publish_notice"]
@@ -127,7 +123,7 @@ def test_expert_review_pause_and_resume(api: Api, clock: FixedClock) -> None:
 def test_s18_deemed_acceptance_and_overdue_fire_once(api: Api, clock: FixedClock) -> None:
     application = _submitted(api, clock, "2026-04-15", "2026-04-30")
     assert application["clock"]["due"] == "2026-05-11"
-    context = _context(api)
+    context = context_of(api)
     at(clock, "2026-05-06", hour=23)
     assert scheduler.run_due_timers(context) == 0
     at(clock, "2026-05-07", hour=0)
@@ -162,7 +158,7 @@ def test_overdue_review_heads_the_inbox_and_the_overdue_filter(api: Api, clock: 
     fresh = _submitted(api, clock, "2026-03-10", "2026-03-20")
     fresh = api.step("dongcheng.zhujian", fresh, "accept")
     at(clock, "2026-04-02")
-    assert scheduler.run_due_timers(_context(api)) == 1  # `fresh` still has its acceptance long done
+    assert scheduler.run_due_timers(context_of(api)) == 1  # `fresh` still has its acceptance long done
     inbox = api.get("dongcheng.zhujian", "/api/v1/applications", params={"actionable": "true"}).json()["items"]
     assert [item["id"] for item in inbox][:2] == [late["id"], fresh["id"]]
     assert inbox[0]["overdue"] is True
@@ -178,7 +174,7 @@ def test_two_workers_fire_each_timer_once_and_a_killed_worker_loses_nothing(
     published = [api.step("owner", draft, "publish_notice") for draft in drafts]
     at(clock, "2026-03-02")
     applications = [api.step("owner", application, "submit") for application in published]
-    context = _context(api)
+    context = context_of(api)
     # a worker killed after claiming a timer: its transaction never committed
     engine = create_engine(database_url)
     with engine.connect() as connection:
@@ -236,7 +232,7 @@ def _department_head(api: Api, username: str, organisation_code: str) -> None:
     from api.db.models import Organisation, User
     from api.services.auth import hash_password
 
-    context = _context(api)
+    context = context_of(api)
     with context.db.write() as session:
         organisation = session.exec(select(Organisation).where(Organisation.code == organisation_code)).one()
         assert organisation.id is not None
@@ -260,7 +256,7 @@ def test_s16_extension_once_by_the_head_before_the_deadline(api: Api, clock: Fix
     again = api.fire("dongcheng.head", application, "extend_deadline", comment="再延")
     assert again.status_code == 422 and "已延长过一次" in again.json()["detail"]
     at(clock, "2026-09-01", hour=0)
-    assert scheduler.run_due_timers(_context(api)) == 0  # the old 08-31 timer is stale: no overdue
+    assert scheduler.run_due_timers(context_of(api)) == 0  # the old 08-31 timer is stale: no overdue
     assert api.get("owner", f"/api/v1/applications/{application['id']}").json()["overdue"] is False
 
 
@@ -296,7 +292,7 @@ def _events(api: Api, event_type: str) -> list[dict[str, Any]]:
 
     from api.db.models import OutboxEvent
 
-    with _context(api).db.read() as session:
+    with context_of(api).db.read() as session:
         query = select(OutboxEvent).where(OutboxEvent.type == event_type).order_by(col(OutboxEvent.id))
         return [event.payload for event in session.exec(query)]
 
@@ -343,16 +339,16 @@ def test_s23_entering_the_year_recalculates_provisional_deadlines(api: Api, cloc
         return [e["data"]["reminder"]["due"] for e in events if e["data"]["application"]["id"] == plan["id"]]
 
     at(clock, "2027-01-05", hour=0)
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
     assert reminded() == []
     at(clock, "2027-01-06", hour=0)  # 01-07, 01-08 and 01-11 left
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
     assert reminded() == ["2027-01-11"]
     at(clock, "2027-01-09", hour=0)
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
     assert api.get("linhe.zrzy", path).json()["overdue"] is False
     at(clock, "2027-01-12", hour=0)
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
     assert api.get("linhe.zrzy", path).json()["overdue"] is True
     again = api.client.put("/api/v1/calendar/2027", json=notice, headers=api.headers("admin"))
     assert again.status_code == 200 and again.json()["recalculated"] == 0  # nothing provisional is left
@@ -417,7 +413,7 @@ def test_a_timer_being_fired_by_another_worker_is_skipped_not_waited_for(
         finished = threading.Event()
 
         def worker() -> None:
-            scheduler.run_due_timers(_context(api))
+            scheduler.run_due_timers(context_of(api))
             finished.set()
 
         thread = threading.Thread(target=worker, daemon=True)
@@ -427,7 +423,7 @@ def test_a_timer_being_fired_by_another_worker_is_skipped_not_waited_for(
         with engine.connect() as look:
             assert [row[0] for row in look.execute(text(unfired))] == [busy]
         transaction.rollback()  # the other worker died: the timer is still due
-    assert scheduler.run_due_timers(_context(api)) >= 0
+    assert scheduler.run_due_timers(context_of(api)) >= 0
     with engine.connect() as look:
         assert list(look.execute(text(unfired))) == []
     engine.dispose()

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.clock import FixedClock
 from engine.working_days import SHANGHAI
-from tests.factories import Api
+from tests.factories import Api, allowed, assert_problem, audit
 
 TOWN, COUNTY_OFFICE, COUNTY_GOV, CITY_OFFICE = "linhe.town", "linhe.fengmao", "linhe.gov", "city.fengmao"
 
@@ -42,26 +42,6 @@ AWARD = {"score": 86.5, "score_sheet": "风貌特色 30/35，创新性 18/20（�
          "award_city_share": 1_500_000, "award_county_share": 1_500_000, "award_first_year": 2027}  # fmt: skip
 
 
-def allowed(api: Api, username: str, application: dict[str, Any]) -> set[str]:
-    view = api.get(username, f"/api/v1/applications/{application['id']}")
-    assert view.status_code == 200, view.text
-    return {a["transition"] for a in view.json()["available_actions"] if a["allowed"]}
-
-
-def audit(api: Api, application: dict[str, Any]) -> list[dict[str, Any]]:
-    response = api.get("admin", f"/api/v1/applications/{application['id']}/audit")
-    assert response.status_code == 200, response.text
-    return list(response.json())
-
-
-def problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["code"] == code, body
-    return body
-
-
 def listed(api: Api) -> dict[str, Any]:
     town = api.created(TOWN, "feature_town", town_data())
     town = api.step(TOWN, town, "submit")
@@ -89,9 +69,9 @@ def test_every_state_and_transition_cites_its_basis(api: Api) -> None:
 
 def test_s22_declaration_list_action_plan_acceptance_award(api: Api, clock: FixedClock) -> None:
     """S22 with its dates: 青山镇 → 临河县风貌办 → 临河县政府 → 市风貌办 名单 → 行动方案 → 验收 → 综合评比."""
-    problem(api.create("owner", "feature_town", town_data()), 403, "permission_denied")
-    problem(api.create(COUNTY_OFFICE, "feature_town", town_data()), 403, "permission_denied")
-    problem(api.create(TOWN, "feature_town", town_data(district="dongcheng")), 403, "permission_denied")
+    assert_problem(api.create("owner", "feature_town", town_data()), 403, "permission_denied")
+    assert_problem(api.create(COUNTY_OFFICE, "feature_town", town_data()), 403, "permission_denied")
+    assert_problem(api.create(TOWN, "feature_town", town_data(district="dongcheng")), 403, "permission_denied")
 
     at(clock, "03-16")
     town = api.created(TOWN, "feature_town", town_data())
@@ -102,7 +82,9 @@ def test_s22_declaration_list_action_plan_acceptance_award(api: Api, clock: Fixe
     assert allowed(api, TOWN, town) == {"withdraw"}
     for user in (CITY_OFFICE, COUNTY_GOV):
         assert allowed(api, user, town) == set(), user
-    problem(api.fire(CITY_OFFICE, town, "forward", data={"county_office_opinion": "x"}), 403, "permission_denied")
+    assert_problem(
+        api.fire(CITY_OFFICE, town, "forward", data={"county_office_opinion": "x"}), 403, "permission_denied"
+    )
 
     at(clock, "03-20")
     town = api.step(COUNTY_OFFICE, town, "forward", data={"county_office_opinion": "材料齐全，同意报县政府审核"})
@@ -123,10 +105,10 @@ def test_s22_declaration_list_action_plan_acceptance_award(api: Api, clock: Fixe
 
     at(clock, "05-15")
     two_blocks = {k: v for k, v in BLOCKS.items() if not k.startswith("block_3")}
-    short = problem(api.fire(TOWN, town, "submit_action_plan", data=two_blocks), 422, "invalid_data")
+    short = assert_problem(api.fire(TOWN, town, "submit_action_plan", data=two_blocks), 422, "invalid_data")
     assert short["context"]["field"] == "block_3" and "三个以上" in short["detail"]
-    wrong = problem(api.fire(TOWN, town, "submit_action_plan", data={**BLOCKS, "block_3_category": "parks"}), 422,
-                    "invalid_data")  # fmt: skip
+    parks = api.fire(TOWN, town, "submit_action_plan", data={**BLOCKS, "block_3_category": "parks"})
+    wrong = assert_problem(parks, 422, "invalid_data")
     assert wrong["context"]["field"] == "block_3_category"
     town = api.step(TOWN, town, "submit_action_plan", data=BLOCKS)
     assert (town["state"], town["outcome"]) == ("building", "approved")
@@ -162,7 +144,7 @@ def test_s22_declaration_list_action_plan_acceptance_award(api: Api, clock: Fixe
     at(clock, "11-30")
     uneven = api.fire(CITY_OFFICE, town, "evaluate_pass",
                       data={**AWARD, "award_city_share": 2_000_000, "award_county_share": 1_000_000})  # fmt: skip
-    assert "50%" in problem(uneven, 422, "guard_failed")["detail"]
+    assert "50%" in assert_problem(uneven, 422, "guard_failed")["detail"]
     town = api.step(CITY_OFFICE, town, "evaluate_pass", data=AWARD)
     assert (town["state"], town["outcome"], town["available_actions"]) == ("passed", "approved", [])
 
@@ -190,9 +172,9 @@ def test_s22_declaration_list_action_plan_acceptance_award(api: Api, clock: Fixe
 
 def test_returns_before_the_list_and_not_listed(api: Api) -> None:
     town = api.created(TOWN, "feature_town", town_data(batch=None))
-    problem(api.fire(TOWN, town, "submit"), 422, "invalid_data")  # 申报批次 required
+    assert_problem(api.fire(TOWN, town, "submit"), 422, "invalid_data")  # 申报批次 required
     town = api.step(TOWN, town, "submit", data={"batch": "2026-1"})
-    problem(api.fire(COUNTY_OFFICE, town, "return"), 422, "invalid_data")  # reasons required
+    assert_problem(api.fire(COUNTY_OFFICE, town, "return"), 422, "invalid_data")  # reasons required
     town = api.step(COUNTY_OFFICE, town, "return", comment="缺风貌现状照片")
     assert (town["state"], town["clock"]) == ("draft", None)
     town = api.step(TOWN, town, "submit")
@@ -202,7 +184,7 @@ def test_returns_before_the_list_and_not_listed(api: Api) -> None:
     town = api.step(TOWN, town, "submit")
     town = api.step(COUNTY_OFFICE, town, "forward", data={"county_office_opinion": "同意"})
     town = api.step(COUNTY_GOV, town, "pass_review", data={"county_gov_opinion": "同意"})
-    problem(api.fire(CITY_OFFICE, town, "not_list"), 422, "invalid_data")
+    assert_problem(api.fire(CITY_OFFICE, town, "not_list"), 422, "invalid_data")
     town = api.step(CITY_OFFICE, town, "not_list", comment="本批次名额已满，可参加下一批次申报")
     assert (town["state"], town["outcome"], town["available_actions"]) == ("not_listed", "rejected", [])
     assert [(e["action"], e["from_state"], e["to_state"]) for e in audit(api, town)][1:4] == [
@@ -214,7 +196,7 @@ def test_returns_before_the_list_and_not_listed(api: Api) -> None:
 
 def test_acceptance_returned_failed_then_terminated(api: Api) -> None:
     town = listed(api)
-    problem(api.fire(TOWN, town, "withdraw", comment="x"), 409, "transition_not_allowed")  # listed: act first
+    assert_problem(api.fire(TOWN, town, "withdraw", comment="x"), 409, "transition_not_allowed")  # listed: act first
     town = api.step(TOWN, town, "submit_action_plan", data=BLOCKS)
     acceptance = {"acceptance_category": "老旧小区类", "acceptance_batch": "2026-B", "completion_evidence": ["总结"]}
     town = api.step(TOWN, town, "request_acceptance", data=acceptance)
@@ -222,17 +204,17 @@ def test_acceptance_returned_failed_then_terminated(api: Api) -> None:
     assert (town["state"], town["outcome"]) == ("building", "approved")
     town = api.step(TOWN, town, "request_acceptance", data=acceptance)
     town = api.step(COUNTY_OFFICE, town, "county_consent")
-    problem(api.fire(CITY_OFFICE, town, "evaluate_fail"), 422, "invalid_data")
+    assert_problem(api.fire(CITY_OFFICE, town, "evaluate_fail"), 422, "invalid_data")
     town = api.step(CITY_OFFICE, town, "evaluate_fail", comment="得分 52，未达合格线，可参加下一批验收")
     assert (town["state"], town["outcome"]) == ("building", "approved")
-    problem(api.fire(COUNTY_OFFICE, town, "terminate", comment="x"), 403, "permission_denied")
+    assert_problem(api.fire(COUNTY_OFFICE, town, "terminate", comment="x"), 403, "permission_denied")
     town = api.step(CITY_OFFICE, town, "terminate", comment="连续两年考评不合格")
     assert (town["state"], town["outcome"], town["available_actions"]) == ("not_passed", "rejected", [])
 
 
 def test_town_withdraws_while_building(api: Api) -> None:
     town = api.step(TOWN, listed(api), "submit_action_plan", data=BLOCKS)
-    problem(api.fire(COUNTY_OFFICE, town, "withdraw", comment="x"), 403, "permission_denied")
-    problem(api.fire(TOWN, town, "withdraw"), 422, "invalid_data")
+    assert_problem(api.fire(COUNTY_OFFICE, town, "withdraw", comment="x"), 403, "permission_denied")
+    assert_problem(api.fire(TOWN, town, "withdraw"), 422, "invalid_data")
     town = api.step(TOWN, town, "withdraw", comment="镇区划调整，退出创建")
     assert (town["state"], town["outcome"]) == ("withdrawn", "withdrawn")

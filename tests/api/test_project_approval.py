@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from api.db.models import OutboxEvent
 from engine.clock import FixedClock
-from tests.factories import COMMITMENT, Api, assert_problem, at, project_approval_data
+from tests.factories import COMMITMENT, Api, allowed, assert_problem, at, audit, project_approval_data
 
 
 @pytest.fixture
@@ -27,15 +27,6 @@ def in_joint_review(api: Api, username: str = "owner", **overrides: Any) -> dict
     application = api.created(username, "project_approval", project(**overrides))
     application = api.step(username, application, "submit")
     return api.step("city.zhujian", application, "accept")
-
-
-def audit(api: Api, application: dict[str, Any]) -> list[dict[str, Any]]:
-    return list(api.get("admin", f"/api/v1/applications/{application['id']}/audit").json())
-
-
-def allowed(api: Api, username: str, application: dict[str, Any]) -> set[str]:
-    current = api.get(username, f"/api/v1/applications/{application['id']}").json()
-    return {a["transition"] for a in current["available_actions"] if a["allowed"]}
 
 
 def test_s07_land_reuse_and_parallel_sign_off(api: Api) -> None:

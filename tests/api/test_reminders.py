@@ -15,18 +15,13 @@ from engine.clock import FixedClock
 from engine.working_days import SHANGHAI
 from tests.api.test_deadlines import _department_head
 from tests.conftest import settings_for
-from tests.factories import Api, audit, implementation_plan_data
+from tests.factories import Api, audit, context_of, implementation_plan_data
 
 
 def at(clock: FixedClock, day: str, hour: int = 9) -> None:
     target = datetime.combine(date.fromisoformat(day), time(hour), tzinfo=SHANGHAI).astimezone(UTC)
     assert target >= clock.now(), "the clock only moves forward"
     clock.advance(target - clock.now())
-
-
-def _context(api: Api) -> Context:
-    context: Context = api.client.app.state.context  # type: ignore[attr-defined]
-    return context
 
 
 def _accepted(api: Api, clock: FixedClock) -> dict[str, Any]:
@@ -43,7 +38,7 @@ def _accepted(api: Api, clock: FixedClock) -> dict[str, Any]:
 
 
 def _reminders(api: Api) -> list[dict[str, Any]]:
-    with _context(api).db.read() as session:
+    with context_of(api).db.read() as session:
         query = select(OutboxEvent).where(OutboxEvent.type == "application.reminder").order_by(col(OutboxEvent.id))
         return [event.payload["data"] for event in session.exec(query)]
 
@@ -64,7 +59,7 @@ def test_s16_reminder_three_working_days_before_fires_once_and_survives_a_restar
 ) -> None:
     application = _accepted(api, clock)
     at(clock, "2026-08-25", hour=23)
-    assert scheduler.run_due_timers(_context(api)) == 0  # the acceptance step's reminder went stale at 受理
+    assert scheduler.run_due_timers(context_of(api)) == 0  # the acceptance step's reminder went stale at 受理
     assert _reminders(api) == [] and _view(api, application)["clock"]["due_soon"] is False
     assert "即将到期" not in _inbox_page(api, "dongcheng.zhujian")
 
@@ -74,7 +69,7 @@ def test_s16_reminder_three_working_days_before_fires_once_and_survives_a_restar
         assert scheduler.run_due_timers(restarted) == 1
     finally:
         restarted.db.dispose()
-    assert scheduler.run_due_timers(_context(api)) == 0  # once
+    assert scheduler.run_due_timers(context_of(api)) == 0  # once
     [reminder] = _reminders(api)
     assert reminder["application"]["id"] == application["id"]
     assert (reminder["reminder"]["state"], reminder["reminder"]["due"]) == ("local_review", "2026-08-31")
@@ -85,7 +80,7 @@ def test_s16_reminder_three_working_days_before_fires_once_and_survives_a_restar
     assert "reminder" not in [entry["action"] for entry in audit(api, application)]  # S16: not an audit entry
 
     at(clock, "2026-09-01", hour=0)
-    assert scheduler.run_due_timers(_context(api)) == 1  # overdue now: the mark changes
+    assert scheduler.run_due_timers(context_of(api)) == 1  # overdue now: the mark changes
     overdue, escalation = audit(api, application)[-2:]
     assert [(e["action"], e["actor"]) for e in (overdue, escalation)] == [
         ("overdue", "system"),
@@ -108,16 +103,16 @@ def test_the_reminder_moves_with_a_pause_and_an_extension(api: Api, clock: Fixed
     at(clock, "2026-08-20")
     application = api.step("dongcheng.zhujian", application, "request_supplement", data={"items": ["资金证明"]})
     at(clock, "2026-08-26", hour=0)
-    assert scheduler.run_due_timers(_context(api)) == 0  # paused: the 08-26 reminder is stale
+    assert scheduler.run_due_timers(context_of(api)) == 0  # paused: the 08-26 reminder is stale
     assert _view(api, application)["clock"]["due_soon"] is False
     at(clock, "2026-08-27")
     application = api.step("owner", application, "supplement")
     assert application["clock"]["due"] == "2026-09-07"  # 7 working days were left
 
     at(clock, "2026-09-01", hour=23)
-    assert scheduler.run_due_timers(_context(api)) == 0
+    assert scheduler.run_due_timers(context_of(api)) == 0
     at(clock, "2026-09-02", hour=0)
-    assert scheduler.run_due_timers(_context(api)) == 1
+    assert scheduler.run_due_timers(context_of(api)) == 1
     assert [r["reminder"]["due"] for r in _reminders(api)] == ["2026-09-07"]
 
     at(clock, "2026-09-03")
@@ -125,14 +120,14 @@ def test_the_reminder_moves_with_a_pause_and_an_extension(api: Api, clock: Fixed
                            "extend_deadline", comment="案情复杂")  # fmt: skip
     assert application["clock"]["due"] == "2026-09-20" and application["clock"]["due_soon"] is False
     at(clock, "2026-09-15", hour=23)
-    assert scheduler.run_due_timers(_context(api)) == 0  # the 09-07 deadline went stale with the extension
+    assert scheduler.run_due_timers(context_of(api)) == 0  # the 09-07 deadline went stale with the extension
     at(clock, "2026-09-16", hour=0)  # 09-17, 09-18 and the make-up Sunday 09-20 left
-    assert scheduler.run_due_timers(_context(api)) == 1
+    assert scheduler.run_due_timers(context_of(api)) == 1
     assert [r["reminder"]["due"] for r in _reminders(api)] == ["2026-09-07", "2026-09-20"]
 
 
 def _supplement_reminders(api: Api) -> list[dict[str, Any]]:
-    with _context(api).db.read() as session:
+    with context_of(api).db.read() as session:
         query = select(OutboxEvent).where(OutboxEvent.type == "application.supplement_reminder")
         return [event.payload["data"] for event in session.exec(query.order_by(col(OutboxEvent.id)))]
 
@@ -158,11 +153,11 @@ def test_an_unanswered_supplement_notice_is_reminded_after_twenty_working_days_o
     assert uploaded.status_code == 201, uploaded.text  # an upload is not an answer to the notice
 
     at(clock, "2026-08-31", hour=23)
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
     assert _supplement_reminders(api) == []
     at(clock, "2026-09-01", hour=0)  # 20 working days after 08-03 end with 08-31
-    scheduler.run_due_timers(_context(api))
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
+    scheduler.run_due_timers(context_of(api))
     [reminder] = _supplement_reminders(api)
     assert reminder["application"]["id"] == silent["id"]
     assert (reminder["reminder"]["state"], reminder["reminder"]["working_days"]) == ("supplement_pending", 20)

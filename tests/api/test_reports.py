@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from api.services import scheduler
-from api.services.context import Context
 from engine.clock import FixedClock
-from tests.factories import Api, assert_problem, at, implementation_plan_data, unit_plan_data
+from tests.factories import Api, assert_problem, at, context_of, implementation_plan_data, unit_plan_data
 
 OFFICE = "dongcheng.zhujian"
 
@@ -20,11 +19,6 @@ OFFICE = "dongcheng.zhujian"
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 2, 13, 1, 0, tzinfo=UTC))  # 2026-02-13 09:00 Shanghai
-
-
-def _context(api: Api) -> Context:
-    context: Context = api.client.app.state.context  # type: ignore[attr-defined]
-    return context
 
 
 def _s04_and_s18(api: Api, clock: FixedClock) -> None:
@@ -175,7 +169,7 @@ def _s16(api: Api, clock: FixedClock, with_plan_due_on_0901: bool = False) -> li
 def test_s16_overdue_step_listed_with_its_escalation(api: Api, clock: FixedClock) -> None:
     plan, due_soon = _s16(api, clock, with_plan_due_on_0901=True)
     at(clock, "2026-09-01", hour=0)
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
     at(clock, "2026-09-01")
     report = api.get("city.zhuanban", "/api/v1/reports/overdue").json()
     assert report["as_of"] == "2026-09-01"
@@ -207,7 +201,7 @@ def test_s16_overdue_step_listed_with_its_escalation(api: Api, clock: FixedClock
 def test_overdue_csv(api: Api, clock: FixedClock) -> None:
     [plan] = _s16(api, clock)
     at(clock, "2026-09-01", hour=0)
-    scheduler.run_due_timers(_context(api))
+    scheduler.run_due_timers(context_of(api))
     response = api.get("linhe.zhujian", "/api/v1/reports/overdue", params={"format": "csv"})
     assert response.status_code == 200 and response.content.startswith("\ufeff".encode())
     header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))

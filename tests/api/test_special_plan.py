@@ -9,7 +9,7 @@ from typing import Any
 from api.services import scheduler
 from engine.clock import FixedClock
 from engine.working_days import SHANGHAI
-from tests.factories import Api
+from tests.factories import Api, allowed, assert_problem, audit
 
 COUNTY_COMPILER, CENTRAL_COMPILER = "linhe.zhujian", "dongcheng.zhujian"
 
@@ -34,26 +34,6 @@ def plan_data(**overrides: Any) -> dict[str, Any]:
 
 NOTICE = {"notice_summary": "收到意见 12 条，采纳 5 条，均已答复", "notice_comments_received": 12,
           "notice_comments_adopted": 5}  # fmt: skip
-
-
-def allowed(api: Api, username: str, application: dict[str, Any]) -> set[str]:
-    view = api.get(username, f"/api/v1/applications/{application['id']}")
-    assert view.status_code == 200, view.text
-    return {a["transition"] for a in view.json()["available_actions"] if a["allowed"]}
-
-
-def audit(api: Api, application: dict[str, Any]) -> list[dict[str, Any]]:
-    response = api.get("admin", f"/api/v1/applications/{application['id']}/audit")
-    assert response.status_code == 200, response.text
-    return list(response.json())
-
-
-def problem(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = dict(response.json())
-    assert body["code"] == code, body
-    return body
 
 
 def noticed(api: Api, compiler: str, **overrides: Any) -> dict[str, Any]:
@@ -94,7 +74,7 @@ def test_s01_county_plan_notice_committee_approval_filing(api: Api, clock: Fixed
 
     at(clock, "03-31")
     early = api.fire(COUNTY_COMPILER, plan, "submit", data=NOTICE)
-    assert "2026-04-01" in problem(early, 422, "guard_failed")["detail"]
+    assert "2026-04-01" in assert_problem(early, 422, "guard_failed")["detail"]
     assert api.action(COUNTY_COMPILER, plan, "submit")["allowed"] is False
 
     at(clock, "04-02")
@@ -108,14 +88,14 @@ def test_s01_county_plan_notice_committee_approval_filing(api: Api, clock: Fixed
 
     city_never_acts()
     assert {"accept", "request_supplement", "refuse_acceptance"} <= allowed(api, "linhe.zrzy", plan)
-    problem(api.fire("city.zrzy", plan, "accept"), 403, "permission_denied")
+    assert_problem(api.fire("city.zrzy", plan, "accept"), 403, "permission_denied")
 
     at(clock, "04-03")
     plan = api.step("linhe.zrzy", plan, "accept")
     assert (plan["state"], plan["clock"]["due"]) == ("committee_review", "2026-05-07")
     city_never_acts()
     missing = api.fire("linhe.zrzy", plan, "pass_review", data={"committee_opinion": "通过"})
-    assert "committee_meeting_no" in problem(missing, 422, "invalid_data")["detail"]
+    assert "committee_meeting_no" in assert_problem(missing, 422, "invalid_data")["detail"]
 
     at(clock, "04-16")
     committee = {"committee_meeting_no": "2026 年第 2 次", "committee_meeting_date": "2026-04-15",
@@ -149,12 +129,12 @@ def test_s01_county_plan_notice_committee_approval_filing(api: Api, clock: Fixed
 
     at(clock, "05-06")
     missing = api.fire("city.zhuanban", plan, "acknowledge_filing")
-    assert "filing_no" in problem(missing, 422, "invalid_data")["detail"]
+    assert "filing_no" in assert_problem(missing, 422, "invalid_data")["detail"]
     plan = api.step("city.zhuanban", plan, "acknowledge_filing", data={"filing_no": "示更新备〔2026〕3号"})
     assert (plan["state"], plan["outcome"], plan["available_actions"], plan["deadline"]) == ("filed", "filed", [],
                                                                                              None)  # fmt: skip
     late = api.fire("linhe.zrzy", plan, "register_onemap", data={"onemap_ref": "x"})
-    problem(late, 409, "transition_not_allowed")
+    assert_problem(late, 409, "transition_not_allowed")
 
     entries = audit(api, plan)
     assert [(e["action"], e["actor"]) for e in entries] == [
@@ -194,7 +174,7 @@ def test_central_route_city_committee_city_government_task_force(api: Api, clock
     approve = api.action("dongcheng.gov", plan, "approve")
     assert approve["allowed"] is False and "市人民政府" in approve["reason"]
     assert [f["name"] for f in approve["fields"]] == ["approval_doc_no"]
-    problem(api.fire("dongcheng.gov", plan, "approve", data={"approval_doc_no": "东政字〔2026〕1号"}), 403,
+    assert_problem(api.fire("dongcheng.gov", plan, "approve", data={"approval_doc_no": "东政字〔2026〕1号"}), 403,
             "permission_denied")  # fmt: skip
     plan = api.step("city.gov", plan, "approve", data={"approval_doc_no": "示政字〔2026〕8号"})
     assert (plan["state"], plan["outcome"]) == ("awaiting_filing", "approved")
@@ -217,22 +197,24 @@ def test_central_route_city_committee_city_government_task_force(api: Api, clock
 
 
 def test_who_compiles_and_the_notice_comment_guard(api: Api, clock: FixedClock) -> None:
-    problem(api.create("owner", "special_plan", plan_data()), 403, "permission_denied")
-    problem(api.create(COUNTY_COMPILER, "special_plan", plan_data(district="dongcheng")), 403, "permission_denied")
-    problem(api.create("linhe.zrzy", "special_plan", plan_data()), 403, "permission_denied")
+    assert_problem(api.create("owner", "special_plan", plan_data()), 403, "permission_denied")
+    assert_problem(
+        api.create(COUNTY_COMPILER, "special_plan", plan_data(district="dongcheng")), 403, "permission_denied"
+    )
+    assert_problem(api.create("linhe.zrzy", "special_plan", plan_data()), 403, "permission_denied")
 
     bare = api.created(COUNTY_COMPILER, "special_plan", plan_data(health_check_report=None))
-    body = problem(api.fire(COUNTY_COMPILER, bare, "publish_notice"), 422, "invalid_data")
+    body = assert_problem(api.fire(COUNTY_COMPILER, bare, "publish_notice"), 422, "invalid_data")
     assert body["context"]["field"] == "health_check_report" and "城市体检评估报告" in body["detail"]
 
     plan = api.created(COUNTY_COMPILER, "special_plan", plan_data())
     plan = api.step(COUNTY_COMPILER, plan, "publish_notice")
     at(clock, "04-02")
     missing = api.fire(COUNTY_COMPILER, plan, "submit", data={"notice_summary": "无意见"})
-    assert problem(missing, 422, "invalid_data")["context"]["field"] == "notice_comments_received"
+    assert assert_problem(missing, 422, "invalid_data")["context"]["field"] == "notice_comments_received"
     odd = api.fire(COUNTY_COMPILER, plan, "submit",
                    data={**NOTICE, "notice_comments_received": 3, "notice_comments_adopted": 5})  # fmt: skip
-    assert "采纳意见数" in problem(odd, 422, "guard_failed")["detail"]
+    assert "采纳意见数" in assert_problem(odd, 422, "guard_failed")["detail"]
     plan = api.step(COUNTY_COMPILER, plan, "submit", data=NOTICE)
     assert plan["state"] == "submitted"
 
@@ -249,7 +231,7 @@ def test_supplements_pause_returns_and_rejections(api: Api, clock: FixedClock) -
     at(clock, "04-08")
     plan = api.step("linhe.zrzy", plan, "pause", comment="专家评审，预计 10 日")
     assert plan["state"] == "committee_review" and plan["clock"]["paused"] and plan["clock"]["used"] == 4
-    problem(api.fire("linhe.zrzy", plan, "pause", comment="再次"), 422, "guard_failed")
+    assert_problem(api.fire("linhe.zrzy", plan, "pause", comment="再次"), 422, "guard_failed")
     at(clock, "04-20")
     plan = api.step("linhe.zrzy", plan, "resume")
     assert not plan["clock"]["paused"] and plan["clock"]["remaining"] == 16
@@ -262,7 +244,7 @@ def test_supplements_pause_returns_and_rejections(api: Api, clock: FixedClock) -
     committee = {"committee_meeting_no": "2026 年第 4 次", "committee_meeting_date": "2026-04-21",
                  "committee_opinion": "通过"}  # fmt: skip
     plan = api.step("linhe.zrzy", plan, "pass_review", data=committee)
-    problem(api.fire("linhe.gov", plan, "return"), 422, "invalid_data")  # reasons required
+    assert_problem(api.fire("linhe.gov", plan, "return"), 422, "invalid_data")  # reasons required
     plan = api.step("linhe.gov", plan, "return", comment="项目库与年度计划衔接不足，请规委会重新审议")
     assert plan["state"] == "committee_review"
     plan = api.step("linhe.zrzy", plan, "pass_review", data=committee)
@@ -289,7 +271,7 @@ def test_deemed_acceptance_refusal_and_withdrawal(api: Api, clock: FixedClock) -
     silent = api.step(COUNTY_COMPILER, silent, "submit", data=NOTICE)
     assert silent["clock"]["due"] == "2026-04-09"  # 5 wd, 04-06 清明 skipped
     refused = api.step(COUNTY_COMPILER, refused, "submit", data=NOTICE)
-    problem(api.fire("linhe.zrzy", refused, "refuse_acceptance"), 422, "invalid_data")  # written reasons
+    assert_problem(api.fire("linhe.zrzy", refused, "refuse_acceptance"), 422, "invalid_data")  # written reasons
     refused = api.step("linhe.zrzy", refused, "refuse_acceptance", comment="不属于城市更新专项规划")
     assert (refused["state"], refused["outcome"]) == ("rejected", "rejected")
 
@@ -304,7 +286,7 @@ def test_deemed_acceptance_refusal_and_withdrawal(api: Api, clock: FixedClock) -
     last = audit(api, silent)[-1]
     assert (last["action"], last["actor"], last["data"]["basis"]) == ("deem_accept", "system", "N: 行政许可法 §32")
 
-    problem(api.fire("linhe.zrzy", view, "withdraw", comment="x"), 403, "permission_denied")
-    problem(api.fire(COUNTY_COMPILER, view, "withdraw"), 422, "invalid_data")
+    assert_problem(api.fire("linhe.zrzy", view, "withdraw", comment="x"), 403, "permission_denied")
+    assert_problem(api.fire(COUNTY_COMPILER, view, "withdraw"), 422, "invalid_data")
     done = api.step(COUNTY_COMPILER, view, "withdraw", comment="上位规划调整，撤回重编")
     assert (done["state"], done["outcome"], done["available_actions"]) == ("withdrawn", "withdrawn", [])

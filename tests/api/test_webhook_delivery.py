@@ -20,11 +20,10 @@ from standardwebhooks import Webhook
 from api.db.database import Database
 from api.services import webhooks
 from api.services.auth import actor_by_username
-from api.services.context import Context
 from api.services.outbox import DeliveryWorker, http_client
 from api.services.webhooks import DeliveryFilter
 from engine.clock import FixedClock
-from tests.factories import Api, implementation_plan_data
+from tests.factories import Api, context_of, implementation_plan_data
 
 Handler = Callable[[httpx.Request], httpx.Response]
 DELIVERIES = "/api/v1/webhooks/deliveries"
@@ -32,11 +31,6 @@ DELIVERIES = "/api/v1/webhooks/deliveries"
 
 class Killed(BaseException):
     """Stands for SIGKILL: nothing after it runs, not even except/finally meant for errors."""
-
-
-def context_of(api: Api) -> Context:
-    context: Context = api.client.app.state.context  # type: ignore[attr-defined]
-    return context
 
 
 def subscribe(api: Api, url: str = "https://receiver.example/hooks", **extra: Any) -> dict[str, Any]:

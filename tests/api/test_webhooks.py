@@ -11,17 +11,11 @@ from sqlmodel import col, select
 from standardwebhooks import Webhook
 
 from api.db.models import AuditEvent, OutboxEvent
-from api.services.context import Context
 from api.services.webhooks import new_secret
 from engine.clock import FixedClock
-from tests.factories import Api, assert_problem, implementation_plan_data, unit_plan_data
+from tests.factories import Api, assert_problem, context_of, implementation_plan_data, unit_plan_data
 
 SUBSCRIPTIONS = "/api/v1/webhooks/subscriptions"
-
-
-def context_of(api: Api) -> Context:
-    context: Context = api.client.app.state.context  # type: ignore[attr-defined]
-    return context
 
 
 def events_of(api: Api) -> list[OutboxEvent]:
