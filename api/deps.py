@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from api.schemas import MAX_ROW_ID
 from api.services.auth import actor_from_token
 from api.services.context import Context
 from engine.runner import Actor
@@ -29,5 +30,4 @@ def current_actor(context: ContextDep, token: Annotated[str | None, Depends(_bea
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 # A row id in a path: bounded like the database's BIGINT, so a huge number is a 422, not a 500.
-MAX_ROW_ID = 2**63 - 1  # a BIGINT; beyond it SQLite overflows instead of finding nothing
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_ROW_ID = 2**63 - 1  # ids are BIGINTs: a larger number is no row (and would overflow SQLite), so a 422
+
 
 class ActionPublic(BaseModel):
     transition: str
@@ -67,7 +69,7 @@ class ApplicationCreate(BaseModel):
     workflow: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=256)
     data: dict[str, Any] = {}
-    draft_id: int | None = Field(default=None, ge=1, le=2**63 - 1)  # the saved draft this completes, deleted with it
+    draft_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)  # the saved draft this completes, deleted with it
 
 
 class TransitionRequest(BaseModel):

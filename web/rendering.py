@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from api.problems import status_of
+from api.schemas import MAX_ROW_ID
 from api.services.auth import actor_from_token
 from api.services.context import Context
 from engine.errors import GreenlaneError, Unauthenticated
@@ -50,7 +51,7 @@ def get_context(request: Request) -> Context:
 
 
 ContextDep = Annotated[Context, Depends(get_context)]
-PageRowId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]  # beyond a BIGINT, SQLite overflows: 422, not 500
+PageRowId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
 
 
 def page_actor(request: Request, context: ContextDep) -> Actor:

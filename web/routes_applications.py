@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from api.problems import status_of
-from api.schemas import ApplicationCreate, TransitionRequest
+from api.schemas import MAX_ROW_ID, ApplicationCreate, TransitionRequest
 from api.services import applications, drafts, inbox, materials, workflows
 from api.services.context import Context
 from engine.errors import (
@@ -62,7 +62,7 @@ def new_application(
     context: ContextDep,
     actor: PageActor,
     workflow: str = "",
-    draft: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    draft: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     notice: str = "",
 ) -> HTMLResponse:
     """Choose a workflow (with the caller's saved drafts), or its blank form, or a saved draft to go on with."""
@@ -222,7 +222,7 @@ def _form_values(
 def _draft_id(form: FormData) -> int | None:
     """The hidden draft_id of a form resumed from a draft (a tampered value is simply no draft)."""
     text = str(form.get("draft_id") or "")
-    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 2**63 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID else None
 
 
 def _show_invalid(action: ActionView, field: str, detail: str) -> None:

@@ -6,9 +6,9 @@ as the API returns it once. Every check is the service's; the page only turns a 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 
@@ -18,7 +18,7 @@ from api.services.context import Context
 from api.services.webhooks import DeliveryFilter, SourceCreate, SubscriptionCreate, SubscriptionUpdate
 from engine.errors import InvalidData
 from engine.runner import Actor
-from web.rendering import ContextDep, PageActor, PageRoute, VerifiedForm, redirect, render
+from web.rendering import ContextDep, PageActor, PageRoute, PageRowId, VerifiedForm, redirect, render
 
 router = APIRouter(prefix="/admin/webhooks", route_class=PageRoute, include_in_schema=False)
 
@@ -47,7 +47,6 @@ NOTICES = {
     "redelivered": "已重新排队投递（沿用原 webhook-id），投递结果见下方记录。",
 }
 DELIVERIES_SHOWN = 50
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a BIGINT: a bigger number is no row, not a 500
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -76,7 +75,7 @@ def create_subscription(request: Request, context: ContextDep, actor: PageActor,
 
 @router.post("/subscriptions/{subscription_id}/enable")
 def enable(
-    request: Request, subscription_id: RowId, context: ContextDep, actor: PageActor, form: VerifiedForm
+    request: Request, subscription_id: PageRowId, context: ContextDep, actor: PageActor, form: VerifiedForm
 ) -> Response:
     webhooks.update_subscription(context, actor, subscription_id, SubscriptionUpdate(enabled=True))
     return redirect(request, "/admin/webhooks?notice=enabled")
@@ -84,7 +83,7 @@ def enable(
 
 @router.post("/subscriptions/{subscription_id}/disable")
 def disable(
-    request: Request, subscription_id: RowId, context: ContextDep, actor: PageActor, form: VerifiedForm
+    request: Request, subscription_id: PageRowId, context: ContextDep, actor: PageActor, form: VerifiedForm
 ) -> Response:
     webhooks.update_subscription(context, actor, subscription_id, SubscriptionUpdate(enabled=False))
     return redirect(request, "/admin/webhooks?notice=disabled")
@@ -92,7 +91,7 @@ def disable(
 
 @router.post("/subscriptions/{subscription_id}/rotate", response_class=HTMLResponse)
 def rotate_secret(
-    request: Request, subscription_id: RowId, context: ContextDep, actor: PageActor, form: VerifiedForm
+    request: Request, subscription_id: PageRowId, context: ContextDep, actor: PageActor, form: VerifiedForm
 ) -> HTMLResponse:
     rotated = webhooks.rotate_secret(context, actor, subscription_id)
     values = _page_values(context, actor)
@@ -103,7 +102,7 @@ def rotate_secret(
 
 @router.post("/deliveries/{delivery_id}/redeliver")
 def redeliver(
-    request: Request, delivery_id: RowId, context: ContextDep, actor: PageActor, form: VerifiedForm
+    request: Request, delivery_id: PageRowId, context: ContextDep, actor: PageActor, form: VerifiedForm
 ) -> Response:
     webhooks.redeliver(context, actor, delivery_id)
     return redirect(request, "/admin/webhooks?notice=redelivered#deliveries")

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from api.deps import MAX_ROW_ID, ContextDep, CurrentActor, RowId
-from api.schemas import ApplicationPublic
+from api.deps import ContextDep, CurrentActor, RowId
+from api.schemas import MAX_ROW_ID, ApplicationPublic
 from api.services import webhooks
 from api.services.webhooks import (
     DeliveryFilter,

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from api.db.models import Application, District, Material, User
 from api.schemas import (
+    MAX_ROW_ID,
     ActionPublic,
     ApplicationCreate,
     ApplicationPage,
@@ -241,7 +242,8 @@ def _check_material_references(session: Session, application_id: int | None, dat
         if not (isinstance(reference, str) and reference.startswith("material:")):
             continue
         number = reference.removeprefix("material:")
-        readable = number.isascii() and number.isdigit() and len(number) < 19  # within a BIGINT
+        # a short digit string first: int() refuses (ValueError) strings of thousands of digits
+        readable = number.isascii() and number.isdigit() and len(number) <= 19 and int(number) <= MAX_ROW_ID
         found = session.get(Material, int(number)) if readable else None
         if found is None or found.application_id != application_id:
             message = f"材料「{name}」引用的文件 {reference} 不是本申请上传的文件"
@@ -335,7 +337,7 @@ def _encode_cursor(kind: str, value: int) -> str:
 def _decode_cursor(cursor: str) -> tuple[str, int]:
     try:
         kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if kind not in ("id", "pos") or not 0 <= int(value) < 2**63:
+        if kind not in ("id", "pos") or not 0 <= int(value) <= MAX_ROW_ID:
             raise ValueError(cursor)
         return kind, int(value)
     except (ValueError, UnicodeDecodeError):

@@ -31,7 +31,7 @@ from api.db.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from api.schemas import ApplicationPublic, TransitionRequest
+from api.schemas import MAX_ROW_ID, ApplicationPublic, TransitionRequest
 from api.services import applications, idempotency
 from api.services.applications import FireTransition
 from api.services.auth import actor_by_username, require_admin
@@ -123,9 +123,9 @@ class SourceWithSecret(SourcePublic):
 
 class HookRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    application_id: int = Field(ge=1, le=2**63 - 1)  # a BIGINT row id
+    application_id: int = Field(ge=1, le=MAX_ROW_ID)
     transition: str = Field(min_length=1, max_length=64)
-    expected_version: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    expected_version: int | None = Field(default=None, ge=0, le=MAX_ROW_ID)
     data: dict[str, Any] = {}
     comment: str = Field(default="", max_length=10_000)
 

@@ -196,7 +196,12 @@ def test_a_material_reference_must_name_a_file_of_this_application(api: Api, clo
 
     plan = api.step("owner", api.created("owner", "implementation_plan", implementation_plan_data()), "publish_notice")
     wait_out_notice(clock, "implementation_plan")
-    for reference in (f"material:{theirs['id']}", "material:99999999999999999999", "material:x"):
+    for reference in (
+        f"material:{theirs['id']}",
+        "material:99999999999999999999",
+        "material:" + "9" * 5000,
+        "material:x",
+    ):
         refused = api.fire("owner", plan, "submit", data={"materials": {"plan_document": reference}})
         assert_problem(refused, 422, "invalid_data")
     own = upload(api, "owner", plan, "本申请.pdf", PDF, name="consent_records").json()
